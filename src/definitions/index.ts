@@ -1,0 +1,8 @@
+export { KIND, kindOf, type DefinitionKind, type Duration, type FieldOptions, type RowOf, type SchemaDef } from './common.js'
+export { Entity, type EntityOptions } from './entity.js'
+export { FileSource, PushSource, RequestSource, type FileSourceOptions, type PushSourceOptions, type RequestSourceOptions } from './data-source.js'
+export { FeatureView, FeatureViewProjection, type FeatureViewOptions } from './feature-view.js'
+export { OnDemandFeatureView, type OnDemandFeatureViewOptions, type OnDemandInputRow } from './on-demand-feature-view.js'
+export { FeatureService, type FeatureServiceOptions, type ServiceFeatures, type ServiceFullFeatures, type ServiceKeys, type ServiceMember } from './feature-service.js'
+export { parseFeatureRef, formatFeatureRef, type FeatureRef } from './feature-ref.js'
+export type * from './specs.js'

@@ -1,0 +1,351 @@
+import { loadRepoConfig } from './config/load-config.js'
+import type { RepoConfig } from './config/repo-config.js'
+import type { FeatureService } from './definitions/feature-service.js'
+import type { FeatureViewSpec } from './definitions/specs.js'
+import { MorselError } from './errors/index.js'
+import { createOfflineStore } from './offline/backends.js'
+import type { OfflineStore } from './offline/offline-store.js'
+import { createOnlineStore } from './online/backends.js'
+import type { OnlineStore, OnlineViewRef } from './online/online-store.js'
+import { FileRegistryStore } from './registry/file/file-registry-store.js'
+import { applyPlanToState, computePlan, type RepoPlan } from './registry/plan.js'
+import { Registry } from './registry/registry.js'
+import type { RegistryDocument } from './registry/registry-document.js'
+import type { RegistrySnapshot } from './registry/registry-snapshot.js'
+import type { RegistryStore } from './registry/registry-store.js'
+import { loadDefinitions } from './repo/load-definitions.js'
+import type { OnDemandUdf, RepoContents } from './repo/repo-contents.js'
+import { validateRepo } from './repo/validate-repo.js'
+import { entityColumnsFrom, entityRowsToColumns, type EntityColumns } from './serving/entity-input.js'
+import { executeRead } from './serving/execute-read.js'
+import type { OnlineResponse } from './serving/online-response.js'
+import { compileReadPlan, type ReadPlan } from './serving/read-plan.js'
+import { encodeWriteRows } from './serving/write-rows.js'
+import type { FeatureValue } from './types/value-type.js'
+
+export interface FeatureStoreOptions {
+  /** The feature repository. Default: the working directory. */
+  readonly repoPath?: string
+  /** feature_store.yaml elsewhere than in the repository. */
+  readonly configPath?: string
+  /** Already-loaded configuration (skips reading feature_store.yaml). */
+  readonly config?: RepoConfig
+  readonly env?: NodeJS.ProcessEnv
+  /** Backends built by the caller instead of from the config (tests, custom stores). */
+  readonly onlineStore?: OnlineStore
+  readonly offlineStore?: OfflineStore
+  readonly registryStore?: RegistryStore
+  /** Hooks for metrics; called after each online read. */
+  readonly observer?: FeatureStoreObserver
+}
+
+export interface FeatureStoreObserver {
+  onOnlineRead?(plan: ReadPlan, response: OnlineResponse, storeMs: number): void
+  onUdfReloadError?(err: unknown): void
+}
+
+type EntityRow = Readonly<Record<string, unknown>>
+
+interface OnlineRequestBase {
+  /** Entities (and request data) as one object per row: `[{ zipcode: 76104, dob_ssn: '19630621_4278' }]`. */
+  readonly entityRows?: readonly EntityRow[]
+  /** The same, column by column as in Feast's HTTP API: `{ zipcode: [76104], dob_ssn: ['…'] }`. */
+  readonly entities?: Readonly<Record<string, readonly unknown[]>>
+  /** Name features `view__feature` instead of `feature`. Default false. */
+  readonly fullFeatureNames?: boolean
+  readonly signal?: AbortSignal
+}
+
+export interface OnlineFeaturesRequest extends OnlineRequestBase {
+  /** Feature references `view:feature`. */
+  readonly features?: readonly string[]
+  /** A registered feature service, by name or by its definition object. */
+  readonly featureService?: string | FeatureService
+}
+
+export interface TypedServiceRequest<S extends FeatureService, Full extends boolean> extends OnlineRequestBase {
+  readonly featureService: S
+  readonly fullFeatureNames?: Full
+}
+
+type Present<T> = T extends undefined ? never : T
+type ServiceRow<S, Full> = S extends { readonly __keys?: infer K; readonly __row?: infer R; readonly __fullRow?: infer FR }
+  ? Present<K> & (Full extends true ? Present<FR> : Present<R>)
+  : Record<string, FeatureValue>
+
+export interface ApplyResult {
+  readonly plan: RepoPlan
+  /** Registry version after the apply. */
+  readonly version: number
+  /** Views whose online data was removed (deleted, or re-keyed). */
+  readonly clearedOnlineViews: readonly string[]
+}
+
+export interface WriteSummary {
+  readonly rows: number
+  readonly written: number
+  /** Rows not written because a newer or equal event time was already stored. */
+  readonly skipped: number
+}
+
+/**
+ * A feature repository opened for use: its registry, online store and offline store.
+ *
+ * @example
+ * const store = await FeatureStore.open('examples/credit-scoring')
+ * const res = await store.getOnlineFeatures({
+ *   features: ['zipcode_features:city', 'credit_history:credit_card_due'],
+ *   entityRows: [{ zipcode: 76104, dob_ssn: '19630621_4278' }],
+ * })
+ * res.toRows()[0]  // { zipcode: 76104, dob_ssn: '19630621_4278', city: 'FORT WORTH', credit_card_due: 1795 }
+ */
+export class FeatureStore implements AsyncDisposable {
+  readonly config: RepoConfig
+  readonly registry: Registry
+  readonly #options: FeatureStoreOptions
+  #online: OnlineStore | undefined
+  #onlinePending: Promise<OnlineStore> | undefined
+  #offline: Promise<OfflineStore> | undefined
+  #udfs = new Map<string, { readonly udf: OnDemandUdf; readonly hash: string }>()
+  readonly #plans = new WeakMap<RegistrySnapshot, Map<string, ReadPlan>>()
+  #unsubscribe: (() => void) | undefined
+  #closed = false
+
+  private constructor(config: RepoConfig, options: FeatureStoreOptions) {
+    this.config = config
+    this.#options = options
+    const store = options.registryStore ?? new FileRegistryStore(config.registry.path)
+    this.registry = new Registry(store, config.project, { cacheTtlSeconds: config.registry.cacheTtlSeconds })
+    this.#online = options.onlineStore
+  }
+
+  /** Opens a repository: reads and validates its config and loads its registry. */
+  static async open(options: FeatureStoreOptions | string = {}): Promise<FeatureStore> {
+    const opts: FeatureStoreOptions = typeof options === 'string' ? { repoPath: options } : options
+    const config =
+      opts.config ??
+      loadRepoConfig({
+        ...(opts.repoPath !== undefined && { repoPath: opts.repoPath }),
+        ...(opts.configPath !== undefined && { configPath: opts.configPath }),
+        ...(opts.env !== undefined && { env: opts.env }),
+      })
+    const store = new FeatureStore(config, opts)
+    const snapshot = await store.registry.snapshot()
+    await store.#syncUdfs(snapshot)
+    store.#unsubscribe = store.registry.onChange((snap) => {
+      store.#syncUdfs(snap).catch((err: unknown) => opts.observer?.onUdfReloadError?.(err))
+    })
+    return store
+  }
+
+  get project(): string {
+    return this.config.project
+  }
+
+  /** The online store, connected on first use. */
+  async onlineStore(): Promise<OnlineStore> {
+    if (this.#online !== undefined) return this.#online
+    this.#checkOpen()
+    this.#onlinePending ??= createOnlineStore(this.config.onlineStore, {
+      project: this.config.project,
+      repoPath: this.config.repoPath,
+      entityKeySerializationVersion: this.config.entityKeySerializationVersion,
+    }).then((s) => {
+      this.#online = s
+      return s
+    })
+    try {
+      return await this.#onlinePending
+    } catch (err) {
+      this.#onlinePending = undefined
+      throw err
+    }
+  }
+
+  /** The offline store, created on first use. */
+  async offlineStore(): Promise<OfflineStore> {
+    this.#checkOpen()
+    this.#offline ??= this.#options.offlineStore
+      ? Promise.resolve(this.#options.offlineStore)
+      : createOfflineStore(this.config.offlineStore, { repoPath: this.config.repoPath })
+    return this.#offline
+  }
+
+  /**
+   * Reads the latest feature values of entities from the online store, with Feast's statuses:
+   * PRESENT, NULL_VALUE, NOT_FOUND, and OUTSIDE_MAX_AGE when a value is older than its view's ttl
+   * (then the value is withheld: null).
+   */
+  getOnlineFeatures<S extends FeatureService, Full extends boolean = false>(
+    request: TypedServiceRequest<S, Full>,
+  ): Promise<OnlineResponse<ServiceRow<S, Full>>>
+  getOnlineFeatures(request: OnlineFeaturesRequest): Promise<OnlineResponse>
+  async getOnlineFeatures(request: OnlineFeaturesRequest): Promise<OnlineResponse> {
+    const snapshot = this.registry.current() ?? (await this.registry.snapshot())
+    const store = this.#online ?? (await this.onlineStore())
+    const plan = this.planFor(snapshot, request)
+    const input = this.#input(request)
+    const observer = this.#options.observer?.onOnlineRead
+    if (observer === undefined) return executeRead(plan, input, store, request.signal ? { signal: request.signal } : undefined)
+    const t0 = performance.now()
+    const response = await executeRead(plan, input, store, request.signal ? { signal: request.signal } : undefined)
+    observer(plan, response, performance.now() - t0)
+    return response
+  }
+
+  /** The compiled read plan for a request's feature set, cached per registry snapshot. */
+  planFor(snapshot: RegistrySnapshot, request: OnlineFeaturesRequest): ReadPlan {
+    const full = request.fullFeatureNames === true
+    const svc = request.featureService
+    const svcName = typeof svc === 'string' ? svc : svc?.spec.name
+    const key = svcName !== undefined ? `${full ? 'F' : 'f'}#${svcName}` : `${full ? 'F' : 'f'}:${(request.features ?? []).join(',')}`
+    let plans = this.#plans.get(snapshot)
+    if (plans === undefined) {
+      plans = new Map()
+      this.#plans.set(snapshot, plans)
+    }
+    let plan = plans.get(key)
+    if (plan === undefined) {
+      const store = this.#online
+      if (store === undefined) throw new MorselError('MORSEL_INTERNAL', 'planFor called before the online store was opened')
+      plan = compileReadPlan(
+        snapshot,
+        svcName !== undefined ? { featureService: svcName, fullFeatureNames: full } : { features: request.features ?? [], fullFeatureNames: full },
+        store,
+        this.config.entityKeySerializationVersion,
+        this.#udfs,
+      )
+      if (plans.size >= 1000) plans.clear()
+      plans.set(key, plan)
+    }
+    return plan
+  }
+
+  /**
+   * Writes rows of a feature view to the online store (Feast's `write_to_online_store`). Each row
+   * holds the view's join keys, its source's timestamp field and every feature. A row older than
+   * what is stored for its entity is skipped, never written over newer data.
+   */
+  async writeToOnlineStore(viewName: string, rows: readonly EntityRow[] | Readonly<Record<string, readonly unknown[]>>): Promise<WriteSummary> {
+    const snapshot = await this.registry.snapshot()
+    const view = snapshot.getFeatureView(viewName)
+    const source = snapshot.getDataSource(view.source)
+    if (source.kind === 'request') throw new MorselError('MORSEL_DEFINITION_INVALID', `View '${viewName}' has a request source.`)
+    const input = Array.isArray(rows) ? entityRowsToColumns(rows) : entityColumnsFrom(rows, 'rows')
+    const encoded = encodeWriteRows(view, source, input, this.config.entityKeySerializationVersion)
+    const store = await this.onlineStore()
+    const features = view.features.map((f) => f.name)
+    const size = this.config.materialization.onlineWriteBatchSize
+    let written = 0
+    let skipped = 0
+    for (let i = 0; i < encoded.length; i += size) {
+      const r = await store.writeBatch({ view: view.name, features, rows: encoded.slice(i, i + size) })
+      written += r.written
+      skipped += r.skipped
+    }
+    return { rows: encoded.length, written, skipped }
+  }
+
+  /** What `apply` would change, without changing anything. */
+  async plan(): Promise<RepoPlan> {
+    const contents = await this.#loadAndValidate()
+    const snapshot = await this.registry.refresh()
+    return computePlan(this.project, snapshot.version, snapshot.state, contents)
+  }
+
+  /**
+   * Registers the repository's definitions: validates them (against their source files too),
+   * commits the difference to the registry if nobody else committed meanwhile, then removes the
+   * online data of views that were deleted or re-keyed.
+   */
+  async apply(): Promise<ApplyResult> {
+    const contents = await this.#loadAndValidate()
+    const snapshot = await this.registry.refresh()
+    const plan = computePlan(this.project, snapshot.version, snapshot.state, contents)
+    let version = snapshot.version
+    if (plan.hasChanges || snapshot.isEmpty) {
+      const now = new Date().toISOString()
+      const next = await this.registry.commit(
+        (doc): RegistryDocument => ({
+          ...doc,
+          projects: { ...doc.projects, [this.project]: applyPlanToState(doc.projects[this.project], contents, now, this.config.projectDescription) },
+        }),
+        { expectedVersion: snapshot.version },
+      )
+      version = next.version
+    }
+    this.#setUdfs(contents)
+    const cleared = plan.staleOnlineViews
+    if (cleared.length > 0) await (await this.onlineStore()).deleteViews(cleared.map(viewRef))
+    return { plan, version, clearedOnlineViews: cleared.map((v) => v.name) }
+  }
+
+  /** Deletes the project's online data and removes the project from the registry. */
+  async teardown(): Promise<{ readonly views: readonly string[] }> {
+    const snapshot = await this.registry.refresh()
+    const views = [...snapshot.featureViews.values()]
+    if (views.length > 0) await (await this.onlineStore()).deleteViews(views.map(viewRef))
+    if (!snapshot.isEmpty) {
+      await this.registry.commit((doc) => {
+        const projects = { ...doc.projects }
+        delete projects[this.project]
+        return { ...doc, projects }
+      })
+    }
+    return { views: views.map((v) => v.name) }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#unsubscribe?.()
+    this.registry.stopAutoRefresh()
+    const online = this.#online ?? (await this.#onlinePending?.catch(() => undefined))
+    const offline = await this.#offline?.catch(() => undefined)
+    await Promise.all([online?.close(), offline?.close()])
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+
+  #input(request: OnlineRequestBase): EntityColumns {
+    if (request.entityRows !== undefined) {
+      if (request.entities !== undefined) throw new MorselError('MORSEL_REQUEST_INVALID', 'Give either `entityRows` or `entities`, not both.')
+      return entityRowsToColumns(request.entityRows)
+    }
+    if (request.entities !== undefined) return entityColumnsFrom(request.entities)
+    throw new MorselError('MORSEL_REQUEST_INVALID', 'No entities given: pass `entityRows` (e.g. [{ zipcode: 76104 }]) or `entities`.')
+  }
+
+  async #loadAndValidate(): Promise<RepoContents> {
+    const contents = await loadDefinitions(this.config.repoPath)
+    const offline = await this.offlineStore()
+    await validateRepo(contents, (s) => offline.describeSource(s))
+    return contents
+  }
+
+  /** Loads on-demand functions from the repository code when the registry has on-demand views. */
+  async #syncUdfs(snapshot: RegistrySnapshot): Promise<void> {
+    const stale = [...snapshot.onDemandFeatureViews.values()].some((o) => this.#udfs.get(o.name)?.hash !== o.udfHash)
+    if (!stale) return
+    this.#setUdfs(await loadDefinitions(this.config.repoPath))
+  }
+
+  #setUdfs(contents: RepoContents): void {
+    this.#udfs = new Map(
+      contents.onDemandFeatureViews.flatMap((o) => {
+        const udf = contents.udfs.get(o.name)
+        return udf ? [[o.name, { udf, hash: o.udfHash }] as const] : []
+      }),
+    )
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new MorselError('MORSEL_STORE_CLOSED', 'This FeatureStore was closed.')
+  }
+}
+
+function viewRef(v: FeatureViewSpec): OnlineViewRef {
+  return { name: v.name, joinKeys: v.entityColumns.map((c) => c.name), features: v.features.map((f) => f.name) }
+}

@@ -1,0 +1,214 @@
+import { randomUUID } from 'node:crypto'
+import { constants as fsConstants } from 'node:fs'
+import { copyFile, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
+import { hostname } from 'node:os'
+import { dirname } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { MorselError } from '../../errors/index.js'
+import type { RegistryDocument } from '../registry-document.js'
+import type { RegistryStore } from '../registry-store.js'
+
+export interface FileRegistryStoreOptions {
+  /** How long a writer waits for another writer's lock before giving up. */
+  readonly lockTimeoutMs?: number
+  /** A lock older than this whose owner cannot be checked is considered abandoned. */
+  readonly staleLockMs?: number
+}
+
+/**
+ * The registry as one JSON file. Writes go to a temporary file that is fsynced and renamed over
+ * the old one, so readers never see half a document; writers serialise on a lock file and check
+ * the stored version under it, so a concurrent apply turns into a conflict instead of a lost update.
+ * The previous document is kept beside it as `<file>.bak`.
+ */
+export class FileRegistryStore implements RegistryStore {
+  readonly kind = 'file'
+  readonly location: string
+  readonly #lockPath: string
+  readonly #lockTimeoutMs: number
+  readonly #staleLockMs: number
+
+  constructor(path: string, options: FileRegistryStoreOptions = {}) {
+    this.location = path
+    this.#lockPath = `${path}.lock`
+    this.#lockTimeoutMs = options.lockTimeoutMs ?? 15_000
+    this.#staleLockMs = options.staleLockMs ?? 120_000
+  }
+
+  async load(): Promise<RegistryDocument | null> {
+    let text: string
+    try {
+      text = await readFile(this.location, 'utf8')
+    } catch (err) {
+      if (errno(err) === 'ENOENT') return null
+      throw ioError(`read the registry ${this.location}`, err)
+    }
+    return parseDocument(text, this.location)
+  }
+
+  async save(document: RegistryDocument, expectedVersion: number): Promise<void> {
+    if (document.version !== expectedVersion + 1) {
+      throw new MorselError('MORSEL_INTERNAL', `registry save: version ${document.version} does not follow ${expectedVersion}`)
+    }
+    try {
+      await mkdir(dirname(this.location), { recursive: true })
+    } catch (err) {
+      throw ioError(`create the registry folder ${dirname(this.location)}`, err)
+    }
+    const release = await this.#lock()
+    try {
+      const current = await this.load()
+      const currentVersion = current?.version ?? 0
+      if (currentVersion !== expectedVersion) {
+        throw new MorselError(
+          'MORSEL_REGISTRY_CONFLICT',
+          `The registry ${this.location} changed while this command ran (it is now at version ${currentVersion}, this change was made against ${expectedVersion}); another apply or materialization committed first. Nothing was written: review with \`morsel plan\` and run the command again.`,
+          { details: { expectedVersion, currentVersion } },
+        )
+      }
+      await this.#writeAtomically(`${JSON.stringify(document, null, 1)}\n`, current !== null)
+    } finally {
+      await release()
+    }
+  }
+
+  async delete(): Promise<void> {
+    const release = await this.#lock()
+    try {
+      await rm(this.location, { force: true })
+    } catch (err) {
+      throw ioError(`delete the registry ${this.location}`, err)
+    } finally {
+      await release()
+    }
+  }
+
+  async #writeAtomically(text: string, keepBackup: boolean): Promise<void> {
+    const tmp = `${this.location}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`
+    try {
+      const fh = await open(tmp, 'wx', 0o644)
+      try {
+        await fh.writeFile(text, 'utf8')
+        await fh.sync()
+      } finally {
+        await fh.close()
+      }
+      if (keepBackup) await copyFile(this.location, `${this.location}.bak`)
+      await rename(tmp, this.location)
+      await syncDir(dirname(this.location))
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined)
+      throw ioError(`write the registry ${this.location}`, err)
+    }
+  }
+
+  /** Takes the writer lock, waiting for another writer up to the lock timeout. */
+  async #lock(): Promise<() => Promise<void>> {
+    const deadline = Date.now() + this.#lockTimeoutMs
+    const owner = JSON.stringify({ pid: process.pid, host: hostname(), at: new Date().toISOString() })
+    let delay = 10
+    for (;;) {
+      try {
+        const fh = await open(this.#lockPath, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, 0o644)
+        try {
+          await fh.writeFile(owner)
+        } finally {
+          await fh.close()
+        }
+        return async () => {
+          await rm(this.#lockPath, { force: true })
+        }
+      } catch (err) {
+        if (errno(err) !== 'EEXIST') throw ioError(`lock the registry ${this.location}`, err)
+      }
+      if (await this.#isStale()) {
+        await rm(this.#lockPath, { force: true })
+        continue
+      }
+      if (Date.now() >= deadline) {
+        const holder = await readFile(this.#lockPath, 'utf8').catch(() => '')
+        throw new MorselError(
+          'MORSEL_REGISTRY_LOCKED',
+          `Another process is writing the registry ${this.location} (lock ${this.#lockPath}: ${holder || 'owner unknown'}); waited ${this.#lockTimeoutMs} ms. Let it finish and retry; if no morsel process is running, delete the lock file.`,
+        )
+      }
+      await sleep(delay)
+      delay = Math.min(delay * 2, 200)
+    }
+  }
+
+  /** A lock is abandoned when its owner process on this host is gone, or it is very old. */
+  async #isStale(): Promise<boolean> {
+    try {
+      const text = await readFile(this.#lockPath, 'utf8')
+      const info = JSON.parse(text) as { pid?: unknown; host?: unknown }
+      if (info.host === hostname() && typeof info.pid === 'number') {
+        try {
+          process.kill(info.pid, 0)
+          return false
+        } catch (err) {
+          return errno(err) === 'ESRCH'
+        }
+      }
+    } catch {
+      // An unreadable or half-written lock falls through to the age check.
+    }
+    try {
+      const s = await stat(this.#lockPath)
+      return Date.now() - s.mtimeMs > this.#staleLockMs
+    } catch {
+      return true
+    }
+  }
+}
+
+export function parseDocument(text: string, location: string): RegistryDocument {
+  let doc: unknown
+  try {
+    doc = JSON.parse(text)
+  } catch (err) {
+    throw corrupt(location, 'it is not valid JSON', err)
+  }
+  const d = doc as Partial<RegistryDocument> | null
+  if (d === null || typeof d !== 'object' || d.formatVersion !== 1 || typeof d.version !== 'number' || typeof d.projects !== 'object' || d.projects === null) {
+    throw corrupt(location, 'it is not a Morsel registry document (formatVersion 1)')
+  }
+  return d as RegistryDocument
+}
+
+function corrupt(location: string, why: string, cause?: unknown): MorselError {
+  return new MorselError(
+    'MORSEL_REGISTRY_CORRUPT',
+    `The registry ${location} cannot be read: ${why}. Restore it from ${location}.bak, or delete it and run \`morsel apply\` again (materialization history is then lost).`,
+    { cause },
+  )
+}
+
+function ioError(action: string, err: unknown): MorselError {
+  const code = errno(err)
+  const hint =
+    code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+      ? ' The path is not writable: check its permissions, or point `registry.path` elsewhere.'
+      : code === 'ENOSPC'
+        ? ' The disk is full.'
+        : ''
+  return new MorselError('MORSEL_REGISTRY_IO', `Could not ${action}: ${(err as Error).message}.${hint}`, { cause: err })
+}
+
+async function syncDir(dir: string): Promise<void> {
+  // Makes the rename itself durable; some filesystems refuse to open directories, which is harmless.
+  try {
+    const fh = await open(dir, 'r')
+    try {
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+  } catch {
+    return
+  }
+}
+
+function errno(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code
+}

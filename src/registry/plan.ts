@@ -1,0 +1,135 @@
+import type { FeatureViewSpec } from '../definitions/specs.js'
+import type { RepoContents } from '../repo/repo-contents.js'
+import { emptyProject, type ProjectState, type Registered } from './registry-document.js'
+
+export const OBJECT_KINDS = ['entity', 'data source', 'feature view', 'on demand feature view', 'feature service'] as const
+export type ObjectKind = (typeof OBJECT_KINDS)[number]
+export type PlanAction = 'register' | 'update' | 'delete' | 'unchanged'
+
+export interface PlanItem {
+  readonly kind: ObjectKind
+  readonly name: string
+  readonly action: PlanAction
+  /** For updates: what changed, one line per field. */
+  readonly changes: readonly string[]
+}
+
+/** The difference between a repository and what is registered, as `morsel plan` shows it. */
+export interface RepoPlan {
+  readonly project: string
+  /** The registry version the plan was made against; apply commits only onto this version. */
+  readonly baseVersion: number
+  readonly items: readonly PlanItem[]
+  /** Registered views whose online data becomes unreachable: deleted, or re-keyed. */
+  readonly staleOnlineViews: readonly FeatureViewSpec[]
+  readonly hasChanges: boolean
+}
+
+type Section = 'entities' | 'dataSources' | 'featureViews' | 'onDemandFeatureViews' | 'featureServices'
+const SECTIONS: ReadonlyArray<[Section, ObjectKind]> = [
+  ['entities', 'entity'],
+  ['dataSources', 'data source'],
+  ['featureViews', 'feature view'],
+  ['onDemandFeatureViews', 'on demand feature view'],
+  ['featureServices', 'feature service'],
+]
+
+function desiredOf(contents: RepoContents, section: Section): ReadonlyArray<{ readonly name: string }> {
+  return contents[section]
+}
+
+export function computePlan(project: string, baseVersion: number, current: ProjectState | undefined, contents: RepoContents): RepoPlan {
+  const items: PlanItem[] = []
+  for (const [section, kind] of SECTIONS) {
+    const registered: Readonly<Record<string, Registered<unknown>>> = current?.[section] ?? {}
+    const desired = desiredOf(contents, section)
+    const desiredNames = new Set(desired.map((d) => d.name))
+    for (const spec of desired) {
+      const before = registered[spec.name]?.spec
+      if (before === undefined) items.push({ kind, name: spec.name, action: 'register', changes: [] })
+      else {
+        const changes = diffSpecs(before, spec)
+        items.push({ kind, name: spec.name, action: changes.length ? 'update' : 'unchanged', changes })
+      }
+    }
+    for (const name of Object.keys(registered)) {
+      if (!desiredNames.has(name)) items.push({ kind, name, action: 'delete', changes: [] })
+    }
+  }
+  const staleOnlineViews: FeatureViewSpec[] = []
+  for (const [name, reg] of Object.entries(current?.featureViews ?? {})) {
+    const next = contents.featureViews.find((v) => v.name === name)
+    const keys = (v: FeatureViewSpec): string => v.entityColumns.map((c) => `${c.name}:${c.valueType}`).join(',')
+    if (next === undefined || keys(next) !== keys(reg.spec)) staleOnlineViews.push(reg.spec)
+  }
+  return { project, baseVersion, items, staleOnlineViews, hasChanges: items.some((i) => i.action !== 'unchanged') }
+}
+
+/** The project state after applying `contents` onto `current`, keeping creation times and history. */
+export function applyPlanToState(current: ProjectState | undefined, contents: RepoContents, now: string, description: string): ProjectState {
+  const base = current ?? emptyProject(now, description)
+  const section = <S extends { readonly name: string }>(name: Section, desired: readonly S[]): Record<string, Registered<S>> => {
+    const before = base[name] as unknown as Readonly<Record<string, Registered<S>>>
+    const out: Record<string, Registered<S>> = {}
+    for (const spec of desired) {
+      const prev = before[spec.name]
+      const same = prev !== undefined && JSON.stringify(prev.spec) === JSON.stringify(spec)
+      out[spec.name] = {
+        spec,
+        createdTimestamp: prev?.createdTimestamp ?? now,
+        lastUpdatedTimestamp: same ? prev.lastUpdatedTimestamp : now,
+      }
+    }
+    return out
+  }
+  const featureViews = section('featureViews', contents.featureViews)
+  // History survives re-applies of a view, but not its deletion or a change of its keys.
+  const materializations = Object.fromEntries(
+    Object.entries(base.materializations).filter(([view]) => {
+      const prev = base.featureViews[view]?.spec
+      const next = featureViews[view]?.spec
+      return prev !== undefined && next !== undefined && JSON.stringify(prev.entityColumns) === JSON.stringify(next.entityColumns)
+    }),
+  )
+  return {
+    description: description || base.description,
+    createdTimestamp: base.createdTimestamp,
+    lastUpdatedTimestamp: now,
+    entities: section('entities', contents.entities),
+    dataSources: section('dataSources', contents.dataSources),
+    featureViews,
+    onDemandFeatureViews: section('onDemandFeatureViews', contents.onDemandFeatureViews),
+    featureServices: section('featureServices', contents.featureServices),
+    materializations,
+  }
+}
+
+/** Field-level differences between two specs, readable: `ttlSeconds: 7776000 → 86400`. */
+export function diffSpecs(before: unknown, after: unknown): string[] {
+  const a = before as Record<string, unknown>
+  const b = after as Record<string, unknown>
+  const out: string[] = []
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    const x = a[key]
+    const y = b[key]
+    if (JSON.stringify(x) === JSON.stringify(y)) continue
+    if (Array.isArray(x) && Array.isArray(y) && [...x, ...y].every((e) => typeof e === 'object' && e !== null && 'name' in e)) {
+      const names = (l: unknown[]): Map<string, string> => new Map(l.map((e) => [String((e as { name: unknown }).name), JSON.stringify(e)]))
+      const xm = names(x)
+      const ym = names(y)
+      const parts: string[] = []
+      for (const [n, v] of ym) if (!xm.has(n)) parts.push(`+${n}`)
+      else if (xm.get(n) !== v) parts.push(`~${n}`)
+      for (const n of xm.keys()) if (!ym.has(n)) parts.push(`-${n}`)
+      out.push(`${key}: ${parts.join(' ') || 'reordered'}`)
+    } else {
+      out.push(`${key}: ${short(x)} → ${short(y)}`)
+    }
+  }
+  return out
+}
+
+function short(v: unknown): string {
+  const s = v === undefined ? '(none)' : JSON.stringify(v)
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s
+}

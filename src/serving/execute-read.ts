@@ -1,0 +1,198 @@
+import { decodeTimestamp, decodeValue } from '../encoding/index.js'
+import { MorselError } from '../errors/index.js'
+import type { EntityCells, OnlineStore, OperationOptions } from '../online/online-store.js'
+import { ELEMENT_OF, ValueType, type ValueTypeCode } from '../types/value-type.js'
+import type { EntityColumns } from './entity-input.js'
+import { checkColumns } from './entity-input.js'
+import { FieldStatus } from './field-status.js'
+import { OnlineResponse } from './online-response.js'
+import type { ColumnPlan, ReadPlan } from './read-plan.js'
+
+/**
+ * Serves one request from a compiled plan: one store round trip, then decoding straight into
+ * response columns. Each distinct entity is read and decoded once and fanned out to its rows.
+ */
+export async function executeRead(
+  plan: ReadPlan,
+  input: EntityColumns,
+  store: OnlineStore,
+  options?: OperationOptions,
+): Promise<OnlineResponse> {
+  checkColumns(input, plan.joinKeyNames, plan.requestFieldNames)
+  const rowCount = input.rowCount
+  const groups = plan.groups
+  const keys: Uint8Array[][] = new Array<Uint8Array[]>(groups.length)
+  const rowToKey: Int32Array[] = new Array<Int32Array>(groups.length)
+  for (let g = 0; g < groups.length; g++) {
+    const group = groups[g]!
+    const cols = group.joinKeys.map((k) => input.columns.get(k.name) as readonly unknown[])
+    const values = new Array<unknown>(cols.length)
+    const index = new Int32Array(rowCount)
+    const unique: Uint8Array[] = []
+    if (rowCount === 1) {
+      for (let k = 0; k < cols.length; k++) values[k] = cols[k]![0]
+      unique.push(group.encoder.encode(values))
+    } else {
+      const seen = new Map<string, number>()
+      for (let r = 0; r < rowCount; r++) {
+        for (let k = 0; k < cols.length; k++) values[k] = cols[k]![r]
+        const key = group.encoder.encode(values)
+        const id = key.toString('latin1')
+        let at = seen.get(id)
+        if (at === undefined) {
+          at = unique.length
+          seen.set(id, at)
+          unique.push(key)
+        }
+        index[r] = at
+      }
+    }
+    keys[g] = unique
+    rowToKey[g] = index
+  }
+
+  const result = groups.length > 0 ? await store.read(plan.prepared, keys, options) : []
+  const nowMicros = Date.now() * 1000
+  const nColumns = plan.columns.length
+  const values: unknown[][] = new Array<unknown[]>(nColumns)
+  const statuses: Uint8Array[] = new Array<Uint8Array>(nColumns)
+  const times: Float64Array[] = new Array<Float64Array>(nColumns)
+  for (let c = 0; c < nColumns; c++) {
+    values[c] = new Array<unknown>(rowCount)
+    statuses[c] = new Uint8Array(rowCount)
+    times[c] = new Float64Array(rowCount)
+  }
+
+  for (let g = 0; g < groups.length; g++) {
+    const group = groups[g]!
+    const groupResult = result[g] ?? []
+    const index = rowToKey[g]!
+    const uniqueCount = keys[g]!.length
+    const views = group.views
+    for (let u = 0; u < uniqueCount; u++) {
+      const cells: EntityCells | null = groupResult[u] ?? null
+      let cell = 0
+      for (let v = 0; v < views.length; v++) {
+        const view = views[v]!
+        const tsCell = cells === null ? null : cells[group.featureCells + v]
+        const eventTime = tsCell === null || tsCell === undefined ? 0 : decodeTimestamp(tsCell)
+        const stale = eventTime !== 0 && view.ttlMicros > 0 && nowMicros - eventTime > view.ttlMicros
+        const viewCols = view.columns
+        for (let f = 0; f < viewCols.length; f++, cell++) {
+          const c = viewCols[f]!
+          const bytes = cells === null || tsCell === null ? null : cells[cell]
+          let value: unknown = null
+          let status: number
+          if (bytes === null || bytes === undefined) status = FieldStatus.NOT_FOUND
+          else if (stale) status = FieldStatus.OUTSIDE_MAX_AGE
+          else if (bytes.length === 0) status = FieldStatus.NULL_VALUE
+          else {
+            value = decodeValue(bytes, plan.columns[c]!.name)
+            status = value === null ? FieldStatus.NULL_VALUE : FieldStatus.PRESENT
+          }
+          const time = status === FieldStatus.NOT_FOUND ? 0 : eventTime
+          const colValues = values[c]!
+          const colStatus = statuses[c]!
+          const colTimes = times[c]!
+          if (rowCount === uniqueCount) {
+            // Every row is its own entity (the common case), so row u is entity u: no fan-out.
+            colValues[u] = value
+            colStatus[u] = status
+            colTimes[u] = time
+          } else {
+            for (let r = 0; r < rowCount; r++) {
+              if (index[r] === u) {
+                colValues[r] = value
+                colStatus[r] = status
+                colTimes[r] = time
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  if (plan.onDemand.length > 0) runOnDemand(plan, input, values, statuses)
+  return assemble(plan, input, values, statuses, times)
+}
+
+function runOnDemand(plan: ReadPlan, input: EntityColumns, values: unknown[][], statuses: Uint8Array[]): void {
+  for (const odfv of plan.onDemand) {
+    for (let r = 0; r < input.rowCount; r++) {
+      const row: Record<string, unknown> = {}
+      for (const i of odfv.inputs) {
+        row[i.name] = 'column' in i ? values[i.column]![r] : (input.columns.get(i.requestField) as readonly unknown[])[r]
+      }
+      let out: Record<string, unknown>
+      try {
+        out = odfv.udf(row)
+      } catch (err) {
+        throw new MorselError('MORSEL_TRANSFORM_FAILED', `On-demand feature view '${odfv.name}' threw for entity row ${r}: ${(err as Error).message}`, { cause: err })
+      }
+      if (out === null || typeof out !== 'object') {
+        throw new MorselError('MORSEL_TRANSFORM_FAILED', `On-demand feature view '${odfv.name}' must return an object of its features, got ${out === null ? 'null' : typeof out}.`)
+      }
+      for (const o of odfv.outputs) {
+        const v = out[o.name] ?? null
+        if (v !== null && !fitsType(v, o.valueType)) {
+          throw new MorselError(
+            'MORSEL_TRANSFORM_FAILED',
+            `On-demand feature view '${odfv.name}' returned ${JSON.stringify(v)} for '${o.name}', which does not fit its declared type.`,
+          )
+        }
+        values[o.column]![r] = v
+        statuses[o.column]![r] = v === null ? FieldStatus.NULL_VALUE : FieldStatus.PRESENT
+      }
+    }
+  }
+}
+
+/** A cheap shape check of on-demand outputs against their declared type. */
+export function fitsType(v: unknown, type: ValueTypeCode): boolean {
+  const element = ELEMENT_OF[type]
+  if (element !== undefined) return Array.isArray(v) && v.every((x) => x !== null && fitsType(x, element))
+  switch (type) {
+    case ValueType.INT32:
+    case ValueType.INT64:
+      return (typeof v === 'number' && Number.isInteger(v)) || typeof v === 'bigint'
+    case ValueType.FLOAT:
+    case ValueType.DOUBLE:
+      return typeof v === 'number'
+    case ValueType.STRING:
+      return typeof v === 'string'
+    case ValueType.BOOL:
+      return typeof v === 'boolean'
+    case ValueType.BYTES:
+      return v instanceof Uint8Array
+    case ValueType.UNIX_TIMESTAMP:
+      return v instanceof Date
+    default:
+      return true
+  }
+}
+
+function assemble(plan: ReadPlan, input: EntityColumns, values: unknown[][], statuses: Uint8Array[], times: Float64Array[]): OnlineResponse {
+  const rowCount = input.rowCount
+  const nIn = input.names.length
+  const nOut = nIn + plan.visibleColumns.length
+  const names = new Array<string>(nOut)
+  const outValues = new Array<readonly unknown[]>(nOut)
+  const outStatus = new Array<Uint8Array>(nOut)
+  const outTimes = new Array<Float64Array>(nOut)
+  for (let i = 0; i < nIn; i++) {
+    const name = input.names[i]!
+    names[i] = name
+    outValues[i] = input.columns.get(name)!
+    outStatus[i] = new Uint8Array(rowCount).fill(FieldStatus.PRESENT)
+    outTimes[i] = new Float64Array(rowCount)
+  }
+  for (let j = 0; j < plan.visibleColumns.length; j++) {
+    const c = plan.visibleColumns[j]!
+    names[nIn + j] = (plan.columns[c] as ColumnPlan).name
+    outValues[nIn + j] = values[c]!
+    outStatus[nIn + j] = statuses[c]!
+    outTimes[nIn + j] = times[c]!
+  }
+  return new OnlineResponse(names, rowCount, outValues, outStatus, outTimes, nIn)
+}

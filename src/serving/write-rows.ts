@@ -1,0 +1,63 @@
+import type { BatchSourceSpec, FeatureViewSpec } from '../definitions/specs.js'
+import { createEntityKeyEncoder, encodeValue, type EntityKeyVersion } from '../encoding/index.js'
+import { MorselError, didYouMean } from '../errors/index.js'
+import { toEpochMicros } from '../internal/time.js'
+import type { OnlineWriteRow } from '../online/online-store.js'
+import type { ValueTypeCode } from '../types/value-type.js'
+import type { EntityColumns } from './entity-input.js'
+
+/**
+ * Encodes rows given for a feature view (join keys, the source's timestamp field, every feature)
+ * into store rows. Columns may use the view's names or the source's (via `fieldMapping`).
+ * Every problem is caught before anything is written.
+ */
+export function encodeWriteRows(view: FeatureViewSpec, source: BatchSourceSpec, input: EntityColumns, version: EntityKeyVersion): OnlineWriteRow[] {
+  const file = source.kind === 'push' ? source.batchSource : source
+  const what = `Rows for feature view '${view.name}'`
+  const mapped = new Map<string, readonly unknown[]>()
+  for (const name of input.names) mapped.set(file.fieldMapping[name] ?? name, input.columns.get(name)!)
+
+  const timestampField = file.timestampField
+  const times = mapped.get(timestampField) ?? (timestampField !== 'event_timestamp' ? mapped.get('event_timestamp') : undefined)
+  if (times === undefined) {
+    throw new MorselError('MORSEL_REQUEST_INVALID', `${what} need the event-time column '${timestampField}' (the timestamp field of source '${source.name}').${didYouMean(timestampField, input.names)}`)
+  }
+  const keyCols = view.entityColumns.map((c) => {
+    const col = mapped.get(c.name)
+    if (col === undefined) {
+      throw new MorselError('MORSEL_ENTITY_KEY_INVALID', `${what} need the join key column '${c.name}'.${didYouMean(c.name, input.names)}`)
+    }
+    return col
+  })
+  const missing = view.features.filter((f) => !mapped.has(f.name)).map((f) => f.name)
+  if (missing.length > 0) {
+    throw new MorselError('MORSEL_REQUEST_INVALID', `${what} lack the feature columns ${missing.join(', ')}; give every feature of the view (null is allowed).`, {
+      details: { missing },
+    })
+  }
+  const known = new Set([timestampField, 'event_timestamp', file.createdTimestampColumn, ...view.entityColumns.map((c) => c.name), ...view.features.map((f) => f.name)])
+  for (const name of mapped.keys()) {
+    if (!known.has(name)) {
+      throw new MorselError('MORSEL_REQUEST_INVALID', `${what}: column '${name}' is not a join key, time or feature of the view.${didYouMean(name, known)}`, {
+        details: { column: name },
+      })
+    }
+  }
+
+  const encoder = createEntityKeyEncoder(
+    view.entityColumns.map((c) => ({ name: c.name, valueType: c.valueType as ValueTypeCode })),
+    version,
+  )
+  const featureCols = view.features.map((f) => ({ f, col: mapped.get(f.name)! }))
+  const rows: OnlineWriteRow[] = new Array<OnlineWriteRow>(input.rowCount)
+  const keyValues = new Array<unknown>(keyCols.length)
+  for (let r = 0; r < input.rowCount; r++) {
+    for (let k = 0; k < keyCols.length; k++) keyValues[k] = keyCols[k]![r]
+    rows[r] = {
+      entityKey: encoder.encode(keyValues),
+      eventTimeMicros: toEpochMicros(times[r], `${what}, row ${r}: '${timestampField}'`),
+      values: featureCols.map(({ f, col }) => encodeValue(col[r], f.valueType as ValueTypeCode, `${view.name}:${f.name} (row ${r})`)),
+    }
+  }
+  return rows
+}
