@@ -185,11 +185,11 @@ export class FeatureStore implements AsyncDisposable {
     const store = this.#online ?? (await this.onlineStore())
     const plan = this.planFor(snapshot, request)
     const input = this.#input(request)
-    const observer = this.#options.observer?.onOnlineRead
-    if (observer === undefined) return executeRead(plan, input, store, request.signal ? { signal: request.signal } : undefined)
+    const observer = this.#options.observer
+    if (observer?.onOnlineRead === undefined) return executeRead(plan, input, store, request.signal ? { signal: request.signal } : undefined)
     const t0 = performance.now()
     const response = await executeRead(plan, input, store, request.signal ? { signal: request.signal } : undefined)
-    observer(plan, response, performance.now() - t0)
+    observer.onOnlineRead(plan, response, performance.now() - t0)
     return response
   }
 

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { parseDocument } from 'yaml'
-import { z } from 'zod'
+import type { z } from 'zod'
 import { MorselError, didYouMean } from '../errors/index.js'
 import { substituteEnvDeep } from './env.js'
 import { repoConfigSchema, type RepoConfig } from './repo-config.js'

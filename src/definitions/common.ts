@@ -72,7 +72,7 @@ export function schemaToFields(what: string, schema: SchemaDef | undefined): Fie
   }
   return Object.entries(schema).map(([name, f]) => {
     checkName(`${what}: column`, name)
-    const opts: FieldOptions = isDType(f) ? { dtype: f } : (f as FieldOptions)
+    const opts: FieldOptions = isDType(f) ? { dtype: f } : (f)
     if (!isDType(opts.dtype)) {
       throw new MorselError(
         'MORSEL_DEFINITION_INVALID',

@@ -35,9 +35,10 @@ export class Entity<N extends string = string, J extends string = N, D extends D
     const joinKey = checkName(`${what}: join key`, options.joinKeys?.[0] ?? name)
     const dtype = options.valueType as DType | undefined
     if (dtype === undefined || !ENTITY_KEY_VALUE_TYPES.includes(dtype.valueType)) {
+      const got = dtype === undefined ? '' : ` (got ${String((dtype as { name?: unknown }).name)})`
       throw new MorselError(
         'MORSEL_DEFINITION_INVALID',
-        `${what}: valueType must be one of types.Int64, types.Int32, types.String, types.Bytes or types.UnixTimestamp${dtype ? ` (got ${dtype.name})` : ''}.`,
+        `${what}: valueType must be one of types.Int64, types.Int32, types.String, types.Bytes or types.UnixTimestamp${got}.`,
       )
     }
     this.spec = Object.freeze({

@@ -136,23 +136,24 @@ export class FeatureViewProjection<N extends string = string, F = Record<string,
   declare readonly __keys?: Keys
 
   constructor(view: FeatureView<N>, features: readonly string[]) {
+    const list: readonly string[] = features
     const names = new Set(view.spec.features.map((f) => f.name))
-    if (!Array.isArray(features) || features.length === 0) {
+    if (!isStringList(list) || list.length === 0) {
       throw new MorselError('MORSEL_DEFINITION_INVALID', `${view.spec.name}.select(): give at least one feature name.`)
     }
-    for (const f of features) {
+    for (const f of list) {
       if (!names.has(f)) {
         throw new MorselError(
           'MORSEL_DEFINITION_INVALID',
-          `${view.spec.name}.select(): '${String(f)}' is not a feature of view '${view.spec.name}' (it has ${[...names].join(', ')}).`,
+          `${view.spec.name}.select(): '${f}' is not a feature of view '${view.spec.name}' (it has ${[...names].join(', ')}).`,
         )
       }
     }
-    if (new Set(features).size !== features.length) {
+    if (new Set(list).size !== list.length) {
       throw new MorselError('MORSEL_DEFINITION_INVALID', `${view.spec.name}.select(): a feature is listed twice.`)
     }
-    this.view = view as FeatureView
-    this.features = Object.freeze([...features])
+    this.view = view
+    this.features = Object.freeze([...list])
   }
 }
 
@@ -162,4 +163,8 @@ export function describe(x: unknown): string {
   if (x === null) return 'null'
   if (Array.isArray(x)) return 'an array'
   return typeof x
+}
+
+function isStringList(x: unknown): x is readonly string[] {
+  return Array.isArray(x) && x.every((v) => typeof v === 'string')
 }

@@ -9,6 +9,6 @@ export const OFFLINE_STORE_BACKENDS: {
 }
 
 export async function createOfflineStore(config: OfflineStoreConfig, ctx: OfflineStoreContext): Promise<OfflineStore> {
-  const factory = OFFLINE_STORE_BACKENDS[config.type] as (c: OfflineStoreConfig, x: OfflineStoreContext) => Promise<OfflineStore>
+  const factory = OFFLINE_STORE_BACKENDS[config.type]
   return factory(config, ctx)
 }

@@ -12,6 +12,6 @@ export const ONLINE_STORE_BACKENDS: {
 }
 
 export async function createOnlineStore(config: OnlineStoreConfig, ctx: OnlineStoreContext): Promise<OnlineStore> {
-  const factory = ONLINE_STORE_BACKENDS[config.type] as (c: OnlineStoreConfig, x: OnlineStoreContext) => Promise<OnlineStore>
+  const factory = ONLINE_STORE_BACKENDS[config.type]
   return factory(config, ctx)
 }

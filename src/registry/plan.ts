@@ -113,8 +113,8 @@ export function diffSpecs(before: unknown, after: unknown): string[] {
     const x = a[key]
     const y = b[key]
     if (JSON.stringify(x) === JSON.stringify(y)) continue
-    if (Array.isArray(x) && Array.isArray(y) && [...x, ...y].every((e) => typeof e === 'object' && e !== null && 'name' in e)) {
-      const names = (l: unknown[]): Map<string, string> => new Map(l.map((e) => [String((e as { name: unknown }).name), JSON.stringify(e)]))
+    if (isList(x) && isList(y) && [...x, ...y].every((e) => typeof e === 'object' && e !== null && 'name' in e)) {
+      const names = (l: readonly unknown[]): Map<string, string> => new Map(l.map((e) => [String((e as { name: unknown }).name), JSON.stringify(e)]))
       const xm = names(x)
       const ym = names(y)
       const parts: string[] = []
@@ -132,4 +132,8 @@ export function diffSpecs(before: unknown, after: unknown): string[] {
 function short(v: unknown): string {
   const s = v === undefined ? '(none)' : JSON.stringify(v)
   return s.length > 60 ? `${s.slice(0, 57)}...` : s
+}
+
+function isList(v: unknown): v is readonly unknown[] {
+  return Array.isArray(v)
 }

@@ -9,7 +9,7 @@ export function entityRowsToColumns(rows: readonly unknown[]): EntityColumns {
   if (!Array.isArray(rows) || rows.length === 0) {
     throw new MorselError('MORSEL_REQUEST_INVALID', '`entityRows` must be a non-empty array of objects such as { zipcode: 76104 }.')
   }
-  const first = rows[0]
+  const first: unknown = rows[0]
   if (first === null || typeof first !== 'object' || Array.isArray(first)) {
     throw new MorselError('MORSEL_REQUEST_INVALID', '`entityRows[0]` must be an object of join key (and request field) values.')
   }

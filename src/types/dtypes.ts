@@ -39,7 +39,7 @@ function Array_<T>(element: DType<T>): ArrayDType<T> {
   }
   let dtype = arrays.get(listType)
   if (dtype === undefined) {
-    dtype = Object.freeze({ name: `Array(${element.name})`, valueType: listType, element }) as ArrayDType<unknown>
+    dtype = Object.freeze({ name: `Array(${element.name})`, valueType: listType, element })
     arrays.set(listType, dtype)
   }
   return dtype as ArrayDType<T>

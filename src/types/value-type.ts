@@ -53,7 +53,7 @@ export const LIST_OF: Partial<Record<ValueTypeCode, ValueTypeCode>> = {
 /** Element type of a list type; undefined for scalars. */
 export const ELEMENT_OF: Partial<Record<ValueTypeCode, ValueTypeCode>> = Object.fromEntries(
   Object.entries(LIST_OF).map(([scalar, list]) => [list, Number(scalar)]),
-) as Partial<Record<ValueTypeCode, ValueTypeCode>>
+)
 
 /** Types allowed as entity join-key values (Feast's `_serialize_val`). */
 export const ENTITY_KEY_VALUE_TYPES: readonly ValueTypeCode[] = [

@@ -40,8 +40,8 @@ export class DuckdbOfflineStore implements OfflineStore {
     try {
       const reader = await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${relation}`)
       return reader.getRowObjectsJS().map((r) => {
-        const sourceType = String(r.column_type)
-        return { name: String(r.column_name), sourceType, valueType: duckdbTypeToValueType(sourceType), isTimestamp: isTimestampType(sourceType) }
+        const sourceType = (r.column_type as string)
+        return { name: (r.column_name as string), sourceType, valueType: duckdbTypeToValueType(sourceType), isTimestamp: isTimestampType(sourceType) }
       })
     } catch (err) {
       throw new MorselError(
@@ -84,9 +84,9 @@ export class DuckdbOfflineStore implements OfflineStore {
       const described = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${relation}`)).getRowObjectsJS()
       const select = described
         .map((r) => {
-          const name = String(r.column_name)
+          const name = (r.column_name as string)
           const q = `"${name.replace(/"/g, '""')}"`
-          return isTimestampType(String(r.column_type)) ? `strftime(${q}::TIMESTAMPTZ, '%Y-%m-%dT%H:%M:%S.%fZ') AS ${q}` : q
+          return isTimestampType((r.column_type as string)) ? `strftime(${q}::TIMESTAMPTZ, '%Y-%m-%dT%H:%M:%S.%fZ') AS ${q}` : q
         })
         .join(', ')
       const reader = await conn.runAndReadAll(`SELECT ${select} FROM ${relation}`)
