@@ -26,13 +26,14 @@ export class Entity<N extends string = string, J extends string = N, D extends D
   constructor(options: EntityOptions<N, J, D>) {
     const name = checkName('Entity', options.name)
     const what = `Entity '${name}'`
-    if (options.joinKeys !== undefined && options.joinKeys.length !== 1) {
+    const joinKeys = options.joinKeys as readonly string[] | undefined
+    if (joinKeys !== undefined && joinKeys.length !== 1) {
       throw new MorselError(
         'MORSEL_DEFINITION_INVALID',
-        `${what}: give exactly one join key (got ${options.joinKeys.length}). For a composite key, give the feature view several entities.`,
+        `${what}: give exactly one join key (got ${joinKeys.length}). For a composite key, give the feature view several entities.`,
       )
     }
-    const joinKey = checkName(`${what}: join key`, options.joinKeys?.[0] ?? name)
+    const joinKey = checkName(`${what}: join key`, joinKeys?.[0] ?? name)
     const dtype = options.valueType as DType | undefined
     if (dtype === undefined || !ENTITY_KEY_VALUE_TYPES.includes(dtype.valueType)) {
       const got = dtype === undefined ? '' : ` (got ${String((dtype as { name?: unknown }).name)})`
