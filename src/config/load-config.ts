@@ -5,6 +5,7 @@ import type { z } from 'zod'
 import { MorselError, didYouMean } from '../errors/index.js'
 import { substituteEnvDeep } from './env.js'
 import { repoConfigSchema, type RepoConfig } from './repo-config.js'
+import { resolveFeatureServerConfig } from '../server/feature-server-config.js'
 
 export const CONFIG_FILE_NAME = 'feature_store.yaml'
 
@@ -67,6 +68,7 @@ export function parseRepoConfig(
     offlineStore: c.offline_store,
     entityKeySerializationVersion: c.entity_key_serialization_version,
     materialization: { onlineWriteBatchSize: c.materialization.online_write_batch_size },
+    featureServer: resolveFeatureServerConfig(c.feature_server, where.repoPath),
   })
 }
 

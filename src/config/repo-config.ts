@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { duckdbConfigFromString, duckdbOfflineStoreConfigSchema } from '../offline/duckdb/duckdb-offline-store-config.js'
 import { sqliteConfigFromString, sqliteOnlineStoreConfigSchema } from '../online/sqlite/sqlite-online-store-config.js'
+import { DEFAULT_FEATURE_SERVER_CONFIG, featureServerConfigSchema, type FeatureServerConfig } from '../server/feature-server-config.js'
 
 /**
  * `feature_store.yaml`, validated once when a repository is opened. Keys are Feast's where Feast
@@ -67,6 +68,8 @@ export const repoConfigSchema = z.strictObject({
   offline_store: offlineStoreConfigSchema.default({ type: 'duckdb' }),
   entity_key_serialization_version: z.union([z.literal(2), z.literal(3)], { error: 'must be 3 (the default) or 2' }).default(3),
   materialization: materializationSchema.default({ online_write_batch_size: 10_000 }),
+  /** `morsel serve`: listening address, TLS, limits, auth and permissions. */
+  feature_server: featureServerConfigSchema.default(DEFAULT_FEATURE_SERVER_CONFIG),
 })
 
 export type RawRepoConfig = z.infer<typeof repoConfigSchema>
@@ -85,6 +88,7 @@ export interface RepoConfig {
   readonly offlineStore: OfflineStoreConfig
   readonly entityKeySerializationVersion: 2 | 3
   readonly materialization: { readonly onlineWriteBatchSize: number }
+  readonly featureServer: FeatureServerConfig
 }
 
 /** The top-level keys, for "did you mean" hints. */
