@@ -255,12 +255,15 @@ export class FeatureStore implements AsyncDisposable {
 
   /**
    * Registers the repository's definitions: validates them (against their source files too),
-   * commits the difference to the registry if nobody else committed meanwhile, then removes the
-   * online data of views that were deleted or re-keyed.
+   * commits the difference to the registry if nobody else committed since this store last read it
+   * (otherwise MORSEL_REGISTRY_CONFLICT, and nothing is written), then removes the online data of
+   * views that were deleted or re-keyed.
    */
   async apply(): Promise<ApplyResult> {
+    // The base is the registry as this store last read it (when the command started), so an
+    // apply committed by someone else while this one loaded and validated is a conflict, not lost.
+    const snapshot = await this.registry.snapshot()
     const contents = await this.#loadAndValidate()
-    const snapshot = await this.registry.refresh()
     const plan = computePlan(this.project, snapshot.version, snapshot.state, contents)
     let version = snapshot.version
     if (plan.hasChanges || snapshot.isEmpty) {

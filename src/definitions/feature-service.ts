@@ -8,7 +8,7 @@ export type ServiceMember = FeatureView | FeatureViewProjection | OnDemandFeatur
 
 type NameOf<X> = X extends { readonly spec: { readonly name: infer N } } ? N : X extends FeatureViewProjection<infer N> ? N : never
 type FeaturesOf<X> = X extends { readonly __features?: infer F } ? NonNullable<F> : never
-type KeysOf<X> = X extends { readonly __keys?: infer K } ? NonNullable<K> : unknown
+type KeysOf<X> = X extends { readonly __keys?: infer K } ? NonNullable<K> : Record<never, never>
 type Prefixed<N extends string, F> = { [K in keyof F & string as `${N}__${K}`]: F[K] }
 
 /** A service's row with plain feature names (`fullFeatureNames: false`). */
