@@ -20,8 +20,22 @@ export function buildProgram(): Command {
   registerInitCommand(program)
   registerRegistryCommands(program)
   registerOnlineCommands(program)
-  for (const c of program.commands) c.exitOverride()
+  finishCommands(program.commands)
   return program
+}
+
+/**
+ * Every command that opens a repository also takes `-c/--chdir` after its name
+ * (`morsel apply -c repo` as well as `morsel -c repo apply`), and exits through the catalogue.
+ */
+function finishCommands(commands: readonly Command[]): void {
+  for (const c of commands) {
+    c.exitOverride()
+    if (c.commands.length > 0) finishCommands(c.commands)
+    else if (c.name() !== 'init' && !c.options.some((o) => o.long === '--chdir')) {
+      c.option('-c, --chdir <repo>', 'the feature repository (default: the working directory)')
+    }
+  }
 }
 
 export async function main(argv: readonly string[] = process.argv): Promise<number> {
