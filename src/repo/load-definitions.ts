@@ -1,6 +1,5 @@
 import { readdirSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import { createJiti } from 'jiti'
 import { kindOf, type DefinitionKind } from '../definitions/common.js'
 import type { FileSource, PushSource, RequestSource } from '../definitions/data-source.js'
 import type { Entity } from '../definitions/entity.js'
@@ -41,6 +40,8 @@ export function listDefinitionFiles(repoPath: string): string[] {
 export async function loadDefinitions(repoPath: string): Promise<RepoContents> {
   const files = listDefinitionFiles(repoPath)
   const api: unknown = await import('../index.js')
+  // Loaded on demand: only apply, plan and on-demand features need to compile TypeScript.
+  const { createJiti } = await import('jiti')
   const jiti = createJiti(join(repoPath, '_morsel_loader.js'), {
     moduleCache: false,
     fsCache: false,
