@@ -21,6 +21,7 @@ import { executeRead } from './serving/execute-read.js'
 import type { OnlineResponse } from './serving/online-response.js'
 import { compileReadPlan, type ReadPlan } from './serving/read-plan.js'
 import { encodeWriteRows } from './serving/write-rows.js'
+import { parsePushTarget, pushRows, type PushSummary, type PushTarget } from './serving/push.js'
 import type { FeatureValue } from './types/value-type.js'
 
 export interface FeatureStoreOptions {
@@ -110,6 +111,8 @@ export class FeatureStore implements AsyncDisposable {
   readonly #plans = new WeakMap<RegistrySnapshot, Map<string, ReadPlan>>()
   #unsubscribe: (() => void) | undefined
   #closed = false
+  #observers: FeatureStoreObserver[] = []
+  #observer: FeatureStoreObserver | undefined
 
   private constructor(config: RepoConfig, options: FeatureStoreOptions) {
     this.config = config
@@ -117,6 +120,7 @@ export class FeatureStore implements AsyncDisposable {
     const store = options.registryStore ?? new FileRegistryStore(config.registry.path)
     this.registry = new Registry(store, config.project, { cacheTtlSeconds: config.registry.cacheTtlSeconds })
     this.#online = options.onlineStore
+    if (options.observer !== undefined) this.addObserver(options.observer)
   }
 
   /** Opens a repository: reads and validates its config and loads its registry. */
@@ -133,7 +137,7 @@ export class FeatureStore implements AsyncDisposable {
     const snapshot = await store.registry.snapshot()
     await store.#syncUdfs(snapshot)
     store.#unsubscribe = store.registry.onChange((snap) => {
-      store.#syncUdfs(snap).catch((err: unknown) => opts.observer?.onUdfReloadError?.(err))
+      store.#syncUdfs(snap).catch((err: unknown) => store.#observer?.onUdfReloadError?.(err))
     })
     return store
   }
@@ -185,7 +189,7 @@ export class FeatureStore implements AsyncDisposable {
     const store = this.#online ?? (await this.onlineStore())
     const plan = this.planFor(snapshot, request)
     const input = this.#input(request)
-    const observer = this.#options.observer
+    const observer = this.#observer
     if (observer?.onOnlineRead === undefined) return executeRead(plan, input, store, request.signal ? { signal: request.signal } : undefined)
     const t0 = performance.now()
     const response = await executeRead(plan, input, store, request.signal ? { signal: request.signal } : undefined)
@@ -219,6 +223,39 @@ export class FeatureStore implements AsyncDisposable {
       plans.set(key, plan)
     }
     return plan
+  }
+
+  /** Adds hooks (the feature server's metrics) to an open store. Returns a function removing them. */
+  addObserver(observer: FeatureStoreObserver): () => void {
+    this.#observers = [...this.#observers, observer]
+    this.#observer = combineObservers(this.#observers)
+    return () => {
+      this.#observers = this.#observers.filter((o) => o !== observer)
+      this.#observer = combineObservers(this.#observers)
+    }
+  }
+
+  /**
+   * Pushes rows to a push source (Feast's `push`): online to every feature view fed by it (the
+   * newest event time per entity wins), offline to its batch source, or both (`to`). Each row holds
+   * join keys, the event time and features; bad input is refused before anything is written.
+   */
+  async push(
+    pushSourceName: string,
+    rows: readonly EntityRow[] | Readonly<Record<string, readonly unknown[]>>,
+    options: { readonly to?: PushTarget | 'online_and_offline' } = {},
+  ): Promise<PushSummary> {
+    const to = parsePushTarget(options.to)
+    const snapshot = this.registry.current() ?? (await this.registry.snapshot())
+    const input = Array.isArray(rows) ? entityRowsToColumns(rows) : entityColumnsFrom(rows, 'rows')
+    const ctx = {
+      snapshot,
+      onlineStore: () => this.onlineStore(),
+      offlineStore: () => this.offlineStore(),
+      entityKeySerializationVersion: this.config.entityKeySerializationVersion,
+      onlineWriteBatchSize: this.config.materialization.onlineWriteBatchSize,
+    }
+    return pushRows(ctx, pushSourceName, input, to)
   }
 
   /**
@@ -346,6 +383,18 @@ export class FeatureStore implements AsyncDisposable {
 
   #checkOpen(): void {
     if (this.#closed) throw new MorselError('MORSEL_STORE_CLOSED', 'This FeatureStore was closed.')
+  }
+}
+
+function combineObservers(list: readonly FeatureStoreObserver[]): FeatureStoreObserver | undefined {
+  if (list.length <= 1) return list[0]
+  return {
+    onOnlineRead: (plan, response, ms) => {
+      for (const o of list) o.onOnlineRead?.(plan, response, ms)
+    },
+    onUdfReloadError: (err) => {
+      for (const o of list) o.onUdfReloadError?.(err)
+    },
   }
 }
 
