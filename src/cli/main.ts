@@ -5,6 +5,7 @@ import { MorselError, isMorselError } from '../errors/index.js'
 import { registerInitCommand } from './commands/init.js'
 import { registerOnlineCommands } from './commands/online-commands.js'
 import { registerRegistryCommands } from './commands/registry-commands.js'
+import { registerServeCommand } from './commands/serve.js'
 
 /** Exit codes: 0 success, 1 failure, 2 bad usage or input, 3 bad configuration or definitions, 4 registry conflict or lock, 5 store unavailable. */
 export function buildProgram(): Command {
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerInitCommand(program)
   registerRegistryCommands(program)
   registerOnlineCommands(program)
+  registerServeCommand(program)
   finishCommands(program.commands)
   return program
 }

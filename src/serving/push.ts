@@ -105,7 +105,7 @@ export async function pushRows(ctx: PushContext, name: string, input: ColumnarRo
     if (typeof offline.appendRows !== 'function') {
       throw new MorselError('MORSEL_UNSUPPORTED', `The ${offline.kind} offline store cannot take pushed rows; push with \`to: "online"\`.`)
     }
-    appender = offline as RowAppender
+    appender = offline
   }
 
   const summaries: PushViewSummary[] = []

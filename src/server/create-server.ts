@@ -1,0 +1,217 @@
+import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
+import { MorselError } from '../errors/index.js'
+import type { FeatureStore } from '../feature-store.js'
+import { createAuthenticator } from './auth/authenticator.js'
+import { PermissionPolicy } from './auth/permission-policy.js'
+import type { FeatureServerConfig } from './feature-server-config.js'
+import { RETRY_AFTER_SECONDS, errorBody, statusOf, toHttpError } from './http-error.js'
+import { MaterializeJobs } from './materialize-jobs.js'
+import { parseJsonBody } from './request-body.js'
+import { registerMaterializeRoutes } from './routes/materialize-routes.js'
+import { registerOnlineFeaturesRoute } from './routes/online-features-route.js'
+import { registerOpsRoutes } from './routes/ops-routes.js'
+import { registerWriteRoutes } from './routes/write-routes.js'
+import { principalOf, type ServerContext } from './server-context.js'
+import { ServerMetrics } from './server-metrics.js'
+import { StoreHealthMonitor } from './store-health-monitor.js'
+
+export interface CreateServerOptions {
+  /** Default: the repository's `feature_server` section. */
+  readonly config?: FeatureServerConfig
+  /**
+   * The address the server will listen on, checked against the access-control setting. Default:
+   * `config.host`.
+   */
+  readonly host?: string
+  /** Structured logs (pino). Default: none. */
+  readonly logger?: FastifyBaseLogger
+  /** Default: a new set, observing `store`. Pass one to share it with an instrumented online store. */
+  readonly metrics?: ServerMetrics
+  /** TLS certificate and key (PEM). Default: the files of `config.tls`, if any. */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer }
+}
+
+const ENDPOINTS = [
+  'POST /get-online-features',
+  'POST /push',
+  'POST /write-to-online-store',
+  'POST /materialize',
+  'POST /materialize-incremental',
+  'GET /materialize/jobs/:id',
+  'GET /health',
+  'GET /ready',
+  'GET /metrics',
+]
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/**
+ * The feature server as a Fastify instance: Feast's HTTP API over a FeatureStore, with access
+ * control, limits, deadlines, metrics and structured logs. Test it with `inject`, serve it with
+ * `listen`; closing it drains in-flight requests and running materializations (the store stays
+ * open: it belongs to the caller).
+ *
+ * @example
+ * const app = createServer(await FeatureStore.open('feature_repo'))
+ * await app.listen({ port: 6566 })
+ */
+export function createServer(store: FeatureStore, options: CreateServerOptions = {}): FastifyInstance {
+  const config = options.config ?? store.config.featureServer
+  const host = options.host ?? config.host
+  checkExposure(host, config)
+  const metrics = options.metrics ?? new ServerMetrics()
+  const removeObserver = options.metrics === undefined ? store.addObserver(metrics.observer) : undefined
+  const authenticator = createAuthenticator(config.auth, store.project)
+  const policy = new PermissionPolicy(config.permissions, store.project)
+  const health = new StoreHealthMonitor(store, metrics, config.metrics.storeStatsIntervalSeconds)
+  const jobs = new MaterializeJobs((n) => metrics.setJobsRunning(n))
+  const tls = options.tls ?? (config.tls !== undefined ? readTls(config.tls) : undefined)
+
+  const app = Fastify({
+    ...(options.logger !== undefined ? { loggerInstance: options.logger } : { logger: false }),
+    ...(tls !== undefined && { https: { cert: tls.cert, key: tls.key } }),
+    bodyLimit: config.limits.maxBodyBytes,
+    // One access-log line per request, written by the onResponse hook below.
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+    },
+    // Node's own limit on receiving a whole request, so a slow client cannot hold a socket forever.
+    requestTimeout: Math.max(config.limits.requestTimeoutMs * 2, 10_000),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  })
+
+  const authHooks =
+    authenticator.type === 'none'
+      ? []
+      : [
+          async (request: FastifyRequest): Promise<void> => {
+            request.principal = await authenticator.authenticate(request.headers)
+          },
+        ]
+  app.decorateRequest('principal', null)
+
+  const ctx: ServerContext = { store, config, metrics, authenticator, policy, health, jobs, authHooks }
+
+  // One parser for every content type: Feast's curl examples send JSON without saying so.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: config.limits.maxBodyBytes }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string))
+    } catch (err) {
+      done(err as Error, undefined)
+    }
+  })
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    metrics.recordHttp(route, request.method, reply.statusCode, reply.elapsedTime / 1000)
+    request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100, principal: principalOf(request).name }, 'request')
+  })
+
+  app.setErrorHandler(async (err, request, reply) => {
+    const e = toHttpError(err, request.id, config.limits.maxBodyBytes)
+    const status = statusOf(e)
+    if (status >= 500) request.log.error({ err, code: e.code }, e.code === 'MORSEL_INTERNAL' ? 'unexpected error' : e.message)
+    else request.log.info({ code: e.code, status }, e.message)
+    if (status === 503) void reply.header('retry-after', String(RETRY_AFTER_SECONDS))
+    return reply.code(status).type('application/json; charset=utf-8').send(errorBody(e))
+  })
+
+  app.setNotFoundHandler(async (request, reply) => {
+    const url = request.url.length > 200 ? `${request.url.slice(0, 200)}…` : request.url
+    const e = new MorselError('MORSEL_NOT_FOUND', `No endpoint ${request.method} ${url}. Endpoints: ${ENDPOINTS.join(', ')}.`)
+    return reply.code(404).type('application/json; charset=utf-8').send(errorBody(e))
+  })
+
+  registerOnlineFeaturesRoute(app, ctx)
+  registerWriteRoutes(app, ctx)
+  registerMaterializeRoutes(app, ctx)
+  registerOpsRoutes(app, ctx)
+
+  let unsubscribe: (() => void) | undefined
+  app.addHook('onReady', async () => {
+    const snapshot = await store.registry.snapshot()
+    metrics.setRegistryVersion(snapshot.version)
+    await warmUp(ctx, app)
+    unsubscribe = store.registry.onChange((snap) => {
+      metrics.setRegistryVersion(snap.version)
+      app.log.info({ registryVersion: snap.version }, 'registry changed; serving the new version')
+      void warmUp(ctx, app)
+    })
+    store.registry.startAutoRefresh((err) => {
+      metrics.registryRefreshFailed()
+      app.log.warn({ err }, 'registry refresh failed; still serving the last version read')
+    })
+    health.start()
+  })
+  app.addHook('preClose', async () => {
+    await jobs.drain(config.shutdownTimeoutMs)
+  })
+  app.addHook('onClose', async () => {
+    health.stop()
+    unsubscribe?.()
+    store.registry.stopAutoRefresh()
+    removeObserver?.()
+  })
+  return app
+}
+
+/** Host names that only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '')
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || /^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
+}
+
+/** Refuses to serve without access control anywhere but on loopback. */
+export function checkExposure(host: string, config: FeatureServerConfig): void {
+  if (config.auth.type === 'none' && !isLoopback(host)) {
+    throw new MorselError(
+      'MORSEL_CONFIG_INVALID',
+      `Refusing to listen on ${host} with access control off: \`feature_server.auth.type\` is none, which is allowed only on a loopback address (127.0.0.1, ::1, localhost). Set \`feature_server.auth\` (api_key or jwt), or keep \`feature_server.host\` on loopback.`,
+      { details: { host } },
+    )
+  }
+}
+
+function readTls(tls: { readonly certFile: string; readonly keyFile: string }): { cert: Buffer; key: Buffer } {
+  const read = (file: string, key: string): Buffer => {
+    try {
+      return readFileSync(file)
+    } catch (err) {
+      throw new MorselError('MORSEL_CONFIG_INVALID', `\`feature_server.tls.${key}\` ${file} cannot be read: ${(err as Error).message}`, { cause: err })
+    }
+  }
+  return { cert: read(tls.certFile, 'cert_file'), key: read(tls.keyFile, 'key_file') }
+}
+
+/**
+ * Opens the online store and compiles the read plan of every feature service before traffic
+ * arrives, so the first request is as fast as the next (and again after each apply).
+ */
+async function warmUp(ctx: ServerContext, app: FastifyInstance): Promise<void> {
+  const { store } = ctx
+  try {
+    await store.onlineStore()
+  } catch (err) {
+    app.log.warn({ err }, 'the online store cannot be opened yet; requests will fail with 503 until it can')
+    return
+  }
+  const snapshot = store.registry.current()
+  if (snapshot === undefined) return
+  for (const name of snapshot.featureServices.keys()) {
+    try {
+      store.planFor(snapshot, { featureService: name })
+    } catch (err) {
+      app.log.warn({ err, featureService: name }, 'feature service cannot be served')
+    }
+  }
+}

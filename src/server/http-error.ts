@@ -1,0 +1,46 @@
+import { ERROR_CODES, MorselError, isMorselError, type ErrorCode } from '../errors/index.js'
+
+/** Seconds a client should wait before retrying a 503. */
+export const RETRY_AFTER_SECONDS = 1
+
+/** Fastify's own errors (body parsing, limits) in Morsel's catalogue. */
+const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'MORSEL_PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'MORSEL_REQUEST_INVALID',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'MORSEL_REQUEST_INVALID',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'MORSEL_REQUEST_INVALID',
+  FST_ERR_CTP_EMPTY_TYPE: 'MORSEL_REQUEST_INVALID',
+  FST_ERR_CTP_INVALID_TYPE: 'MORSEL_REQUEST_INVALID',
+  FST_ERR_BAD_URL: 'MORSEL_REQUEST_INVALID',
+  FST_ERR_ASYNC_CONSTRAINT: 'MORSEL_REQUEST_INVALID',
+}
+
+/**
+ * What a failed request answers: a catalogue error, with the HTTP status of its code. Anything
+ * that is not a MorselError or a known client error is an internal error whose message is not
+ * shown to the caller (it may hold internals); the server logs it in full.
+ */
+export function toHttpError(err: unknown, requestId: string, maxBodyBytes: number): MorselError {
+  if (isMorselError(err)) return err
+  const e = err as { code?: unknown; statusCode?: unknown; message?: unknown }
+  const code = typeof e.code === 'string' ? FASTIFY_CODES[e.code] : undefined
+  if (code === 'MORSEL_PAYLOAD_TOO_LARGE') {
+    return new MorselError(code, `The request body is larger than ${maxBodyBytes} bytes (\`feature_server.limits.max_body_bytes\`).`, {
+      details: { limit: maxBodyBytes },
+    })
+  }
+  if (code !== undefined) return new MorselError(code, typeof e.message === 'string' ? e.message : 'The request is malformed.')
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return new MorselError('MORSEL_REQUEST_INVALID', typeof e.message === 'string' ? e.message : 'The request is malformed.')
+  }
+  return new MorselError('MORSEL_INTERNAL', `Internal error; the server log has the details under request id ${requestId}.`, { cause: err })
+}
+
+/** The JSON body of an error answer: `{"error": {"code", "message"}}`. */
+export function errorBody(err: MorselError): string {
+  return JSON.stringify({ error: { code: err.code, message: err.message } })
+}
+
+export function statusOf(err: MorselError): number {
+  return ERROR_CODES[err.code].status
+}

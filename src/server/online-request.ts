@@ -1,0 +1,100 @@
+import { MorselError } from '../errors/index.js'
+import { entityColumnsFrom } from '../serving/entity-input.js'
+import { checkKnownKeys, optionalBoolean, preview } from './request-body.js'
+
+const KEYS = ['features', 'feature_service', 'entities', 'full_feature_names', 'request_context', 'include_feature_view_version_metadata'] as const
+
+/** A `/get-online-features` body, checked and in the form `FeatureStore.getOnlineFeatures` takes. */
+export interface OnlineHttpRequest {
+  readonly features?: readonly string[]
+  readonly featureService?: string
+  readonly fullFeatureNames: boolean
+  /** Entity columns, then request-data columns: one list of values per column. */
+  readonly entities: Record<string, unknown[]>
+  readonly rowCount: number
+}
+
+/**
+ * Checks a `/get-online-features` body (Feast's `GetOnlineFeaturesRequest`): exactly one of a
+ * non-empty `features` list and `feature_service`; `entities` as equal-length columns;
+ * `request_context` columns (on-demand request data) of the same length, merged after the
+ * entities as Feast does. Everything wrong is a MorselError with status 400 (413 past the row limit).
+ */
+export function parseOnlineRequest(body: Record<string, unknown>, maxRows: number): OnlineHttpRequest {
+  checkKnownKeys(body, KEYS, '/get-online-features')
+  const rawFeatures = body.features
+  const rawService = body.feature_service
+  let features: string[] | undefined
+  if (rawFeatures !== undefined && rawFeatures !== null) {
+    if (!Array.isArray(rawFeatures)) {
+      throw new MorselError('MORSEL_REQUEST_INVALID', `\`features\` must be a list of "view:feature" strings, got ${preview(rawFeatures)}.`)
+    }
+    for (let i = 0; i < rawFeatures.length; i++) {
+      if (typeof rawFeatures[i] !== 'string') {
+        throw new MorselError('MORSEL_REQUEST_INVALID', `\`features[${i}]\` must be a "view:feature" string, got ${preview(rawFeatures[i])}.`)
+      }
+    }
+    if (rawFeatures.length > 0) features = rawFeatures as string[]
+  }
+  let featureService: string | undefined
+  if (rawService !== undefined && rawService !== null) {
+    if (typeof rawService !== 'string' || rawService === '') {
+      throw new MorselError('MORSEL_REQUEST_INVALID', `\`feature_service\` must be the name of a feature service, got ${preview(rawService)}.`)
+    }
+    featureService = rawService
+  }
+  if (features !== undefined && featureService !== undefined) {
+    throw new MorselError('MORSEL_REQUEST_INVALID', 'Give either `features` or `feature_service`, not both.')
+  }
+  if (features === undefined && featureService === undefined) {
+    throw new MorselError(
+      'MORSEL_REQUEST_INVALID',
+      'No features requested: give `features` (e.g. ["zipcode_features:city"]) or `feature_service` (e.g. "credit_model_v1").',
+    )
+  }
+  const fullFeatureNames = optionalBoolean(body, 'full_feature_names') ?? false
+  optionalBoolean(body, 'include_feature_view_version_metadata')
+
+  if (body.entities === undefined) {
+    throw new MorselError('MORSEL_REQUEST_INVALID', '`entities` is missing: give the join keys as columns, e.g. {"zipcode": [76104]}.')
+  }
+  const entities = entityColumnsFrom(body.entities, '`entities`')
+  const merged: Record<string, unknown[]> = Object.create(null) as Record<string, unknown[]>
+  for (const name of entities.names) merged[name] = entities.columns.get(name) as unknown[]
+  const rowCount = entities.rowCount
+  const context = body.request_context
+  if (context !== undefined && context !== null) {
+    const isEmptyObject = typeof context === 'object' && !Array.isArray(context) && Object.keys(context).length === 0
+    if (!isEmptyObject) {
+      const extra = entityColumnsFrom(context, '`request_context`')
+      if (extra.rowCount !== rowCount) {
+        throw new MorselError(
+          'MORSEL_REQUEST_INVALID',
+          `\`request_context\` columns have ${extra.rowCount} values but \`entities\` columns have ${rowCount}; give one value per entity row.`,
+        )
+      }
+      for (const name of extra.names) {
+        if (Object.hasOwn(merged, name)) {
+          throw new MorselError('MORSEL_REQUEST_INVALID', `Column '${name}' is in both \`entities\` and \`request_context\`; give it once.`, {
+            details: { column: name },
+          })
+        }
+        merged[name] = extra.columns.get(name) as unknown[]
+      }
+    }
+  }
+  if (rowCount > maxRows) {
+    throw new MorselError(
+      'MORSEL_PAYLOAD_TOO_LARGE',
+      `The request asks for ${rowCount} entity rows; this server takes at most ${maxRows} per request (\`feature_server.limits.max_entities_per_request\`). Split the request.`,
+      { details: { rows: rowCount, limit: maxRows } },
+    )
+  }
+  return {
+    ...(features !== undefined && { features }),
+    ...(featureService !== undefined && { featureService }),
+    fullFeatureNames,
+    entities: merged,
+    rowCount,
+  }
+}

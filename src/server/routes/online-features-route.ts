@@ -1,0 +1,67 @@
+import type { FastifyInstance } from 'fastify'
+import { MorselError, isMorselError } from '../../errors/index.js'
+import { toFeastJson } from '../../serving/feast-json.js'
+import type { ReadPlan } from '../../serving/read-plan.js'
+import type { Principal } from '../auth/authenticator.js'
+import type { ResourceRef } from '../auth/permission-policy.js'
+import { withDeadline } from '../deadline.js'
+import { parseOnlineRequest } from '../online-request.js'
+import { coerceRequestData } from '../request-data.js'
+import { principalOf, type ServerContext } from '../server-context.js'
+
+const JSON_TYPE = 'application/json; charset=utf-8'
+
+/**
+ * `POST /get-online-features`, Feast's contract. The hot path: the body was parsed by the raw
+ * JSON parser, the read plan comes from the store's per-snapshot cache, permission decisions are
+ * cached per plan and caller, and the answer is the one string `toFeastJson` builds.
+ */
+export function registerOnlineFeaturesRoute(app: FastifyInstance, ctx: ServerContext): void {
+  const { store, config, policy, health } = ctx
+  const maxRows = config.limits.maxEntitiesPerRequest
+  const timeoutMs = config.limits.requestTimeoutMs
+  const decisions = new WeakMap<ReadPlan, Map<Principal, MorselError | null>>()
+
+  const authorize = (principal: Principal, plan: ReadPlan, featureService: string | undefined): void => {
+    let perPlan = decisions.get(plan)
+    if (perPlan === undefined) {
+      perPlan = new Map()
+      decisions.set(plan, perPlan)
+    }
+    let decision = perPlan.get(principal)
+    if (decision === undefined) {
+      decision = policy.denial(principal, 'read_online', readResources(plan, featureService)) ?? null
+      if (perPlan.size >= 1000) perPlan.clear()
+      perPlan.set(principal, decision)
+    }
+    if (decision !== null) throw decision
+  }
+
+  app.post('/get-online-features', { onRequest: ctx.authHooks }, async (request, reply) => {
+    const req = parseOnlineRequest(request.body as Record<string, unknown>, maxRows)
+    const snapshot = store.registry.current() ?? (await store.registry.snapshot())
+    await store.onlineStore()
+    const plan = store.planFor(snapshot, req)
+    if (policy.enabled) authorize(principalOf(request), plan, req.featureService)
+    if (plan.requestFields.length > 0) coerceRequestData(plan.requestFields, req.entities)
+    let body: string
+    try {
+      const response = await withDeadline(timeoutMs, 'Reading online features', (signal) => store.getOnlineFeatures({ ...req, signal }))
+      body = toFeastJson(response)
+    } catch (err) {
+      if (isMorselError(err, 'MORSEL_TIMEOUT') && health.down) {
+        throw new MorselError('MORSEL_STORE_UNAVAILABLE', `The online store is unavailable (${health.last?.detail ?? 'its last health check failed'}).`, { cause: err })
+      }
+      throw err
+    }
+    reply.header('content-type', JSON_TYPE)
+    return body
+  })
+}
+
+/** What a read touches: the feature service asked for, or each view of the features asked for. */
+function readResources(plan: ReadPlan, featureService: string | undefined): ResourceRef[] {
+  if (featureService !== undefined) return [{ kind: 'feature_service', name: featureService }]
+  const views = new Set(plan.visibleColumns.map((c) => plan.columns[c]!.view))
+  return [...views].map((name) => ({ kind: 'feature_view', name }))
+}

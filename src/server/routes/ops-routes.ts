@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify'
+import { MorselError } from '../../errors/index.js'
+import { RETRY_AFTER_SECONDS, errorBody } from '../http-error.js'
+import type { ServerContext } from '../server-context.js'
+
+/**
+ * `GET /health` (liveness: the process answers), `GET /ready` (readiness: the online store answers
+ * a check now, and the registry is loaded) and `GET /metrics` (Prometheus text format). None of
+ * them needs credentials, so that probes and scrapers work unchanged.
+ */
+export function registerOpsRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const { store, health, metrics } = ctx
+
+  app.get('/health', async () => ({ status: 'ok' }))
+
+  app.get('/ready', async (_request, reply) => {
+    const snapshot = store.registry.current()
+    const check = await health.check()
+    if (!check.ok || snapshot === undefined) {
+      const reason = !check.ok ? `the online store is unavailable (${check.detail ?? 'health check failed'})` : 'the registry is not loaded yet'
+      const err = new MorselError('MORSEL_STORE_UNAVAILABLE', `Not ready: ${reason}.`)
+      return reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).type('application/json; charset=utf-8').send(errorBody(err))
+    }
+    return {
+      status: 'ready',
+      project: store.project,
+      registry_version: snapshot.version,
+      online_store: { type: store.config.onlineStore.type, ok: true, latency_ms: check.latencyMs ?? null },
+    }
+  })
+
+  app.get('/metrics', async (_request, reply) => {
+    const { contentType, body } = await metrics.render()
+    return reply.type(contentType).send(body)
+  })
+}
