@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { duckdbConfigFromString, duckdbOfflineStoreConfigSchema } from '../offline/duckdb/duckdb-offline-store-config.js'
 import { sqliteConfigFromString, sqliteOnlineStoreConfigSchema } from '../online/sqlite/sqlite-online-store-config.js'
+import { redisConfigFromString, redisOnlineStoreConfigSchema } from '../online/redis/redis-online-store-config.js'
 import { DEFAULT_FEATURE_SERVER_CONFIG, featureServerConfigSchema, type FeatureServerConfig } from '../server/feature-server-config.js'
 
 /**
@@ -9,7 +10,7 @@ import { DEFAULT_FEATURE_SERVER_CONFIG, featureServerConfigSchema, type FeatureS
  * setting silently ignored.
  */
 
-const ONLINE_FROM_STRING = [sqliteConfigFromString]
+const ONLINE_FROM_STRING = [sqliteConfigFromString, redisConfigFromString]
 const OFFLINE_FROM_STRING = [duckdbConfigFromString]
 
 function fromString(parsers: ReadonlyArray<(s: string) => unknown>) {
@@ -25,7 +26,7 @@ function fromString(parsers: ReadonlyArray<(s: string) => unknown>) {
 
 export const onlineStoreConfigSchema = z.preprocess(
   fromString(ONLINE_FROM_STRING),
-  z.discriminatedUnion('type', [sqliteOnlineStoreConfigSchema]),
+  z.discriminatedUnion('type', [sqliteOnlineStoreConfigSchema, redisOnlineStoreConfigSchema]),
 )
 export type OnlineStoreConfig = z.infer<typeof onlineStoreConfigSchema>
 

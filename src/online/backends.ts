@@ -9,9 +9,11 @@ export const ONLINE_STORE_BACKENDS: {
   readonly [T in OnlineStoreConfig['type']]: (config: Extract<OnlineStoreConfig, { type: T }>, ctx: OnlineStoreContext) => Promise<OnlineStore>
 } = {
   sqlite: async (config, ctx) => (await import('./sqlite/sqlite-online-store.js')).createSqliteOnlineStore(config, ctx),
+  redis: async (config, ctx) => (await import('./redis/redis-online-store.js')).createRedisOnlineStore(config, ctx),
 }
 
 export async function createOnlineStore(config: OnlineStoreConfig, ctx: OnlineStoreContext): Promise<OnlineStore> {
-  const factory = ONLINE_STORE_BACKENDS[config.type]
+  // The table's type ties each factory to its own config; indexing by a union loses that link.
+  const factory = ONLINE_STORE_BACKENDS[config.type] as (config: OnlineStoreConfig, ctx: OnlineStoreContext) => Promise<OnlineStore>
   return factory(config, ctx)
 }

@@ -1,0 +1,556 @@
+import type { RedisArgument } from 'redis'
+import { MorselError } from '../../errors/index.js'
+import type {
+  EntityCells,
+  OnlineReadGroup,
+  OnlineReadResult,
+  OnlineStore,
+  OnlineStoreContext,
+  OnlineStoreHealth,
+  OnlineViewRef,
+  OnlineWriteBatch,
+  OnlineWriteResult,
+  OperationOptions,
+  PreparedRead,
+} from '../online-store.js'
+import { redisError } from './redis-errors.js'
+import { featureFields, RedisKeyLayout, timestampField } from './redis-key-layout.js'
+import type { RedisOnlineStoreConfig } from './redis-online-store-config.js'
+import { connectTransport, type RedisTransport } from './redis-transport.js'
+import { TrackingCache, TrackingInvalidationSink } from './tracking-cache.js'
+import { packPairs, PAIRS_PER_BLOB, WRITE_ROW_LUA, WRITE_ROW_SHA } from './write-script.js'
+import { encodeTimestamp } from '../../encoding/index.js'
+
+export async function createRedisOnlineStore(config: RedisOnlineStoreConfig, ctx: OnlineStoreContext): Promise<RedisOnlineStore> {
+  const cacheConfig = config.client_side_cache
+  const cache = cacheConfig?.enabled === true ? new TrackingCache(cacheConfig.max_entries, cacheConfig.ttl_seconds) : undefined
+  const transport = await connectTransport({
+    config,
+    ctx,
+    ...(cache !== undefined && { invalidationSink: new TrackingInvalidationSink(cache) }),
+  })
+  return new RedisOnlineStore(transport, config, ctx, cache)
+}
+
+/**
+ * When a read wants at least this many fields of an entity, it asks for the whole hash (HGETALL)
+ * instead of naming the fields (HMGET): Redis finds each HMGET field by scanning the listpack, so
+ * naming many fields costs the server more than returning all of them (docs/online-stores/redis.md,
+ * "Reads").
+ */
+export const HGETALL_MIN_FIELDS = 24
+
+/** The compiled read of one group of views: its HMGET template, or how to sort an HGETALL. */
+interface ReadShape {
+  /** Unique per compiled group: the client-side cache keys entries by it. */
+  readonly id: number
+  /** `['HMGET', <key>, …fields]`, fields in cell order; slot 1 is replaced per entity. */
+  readonly template: readonly RedisArgument[]
+  readonly hgetall: boolean
+  readonly cellCount: number
+  readonly featureCells: number
+  /** For HGETALL replies: feature field (as a little-endian u32) → cell, `_ts:<view>` → cell. */
+  readonly featureIndex: ReadonlyMap<number, number>
+  readonly timestampIndex: ReadonlyMap<string, number>
+}
+
+interface RedisPrepared extends PreparedRead {
+  readonly shapes: readonly ReadShape[]
+}
+
+let nextShapeId = 1
+
+/**
+ * The online store on Redis, in Feast's byte layout: standalone, Redis Cluster or Sentinel-managed.
+ *
+ * Reads: every entity of every group is one HMGET (or HGETALL) of its hash, and all of them go out
+ * together: one round trip on standalone Redis, one pipeline per node in parallel on a cluster.
+ * Writes: one atomic script call per row, pipelined, that writes only when the row is newer than
+ * the stored event time of its view. Every operation has a deadline; while Redis is unreachable
+ * operations fail at once and the connection is retried in the background.
+ */
+export class RedisOnlineStore implements OnlineStore {
+  readonly kind = 'redis'
+  readonly capabilities = { atomicBatchWrite: false }
+  readonly layout: RedisKeyLayout
+  readonly #transport: RedisTransport
+  readonly #cache: TrackingCache | undefined
+  readonly #timeoutMs: number
+  readonly #replicaReads: boolean
+  readonly #ttlArg: string
+  readonly #writeFields = new Map<string, { readonly features: readonly string[]; readonly fields: readonly Buffer[] }>()
+  #closed = false
+
+  constructor(transport: RedisTransport, config: RedisOnlineStoreConfig, ctx: OnlineStoreContext, cache?: TrackingCache) {
+    this.#transport = transport
+    this.#cache = cache
+    this.layout = new RedisKeyLayout(ctx.project, ctx.entityKeySerializationVersion)
+    this.#timeoutMs = config.command_timeout_ms
+    this.#replicaReads = config.read_from_replicas
+    this.#ttlArg = String(config.key_ttl_seconds ?? 0)
+  }
+
+  prepareRead(groups: readonly OnlineReadGroup[]): RedisPrepared {
+    const shapes = groups.map((group): ReadShape => {
+      const features: Buffer[] = []
+      const featureIndex = new Map<number, number>()
+      const timestampIndex = new Map<string, number>()
+      for (const view of group.views) {
+        for (const field of featureFields(view.name, view.features)) {
+          featureIndex.set(field.readUInt32LE(0), features.length)
+          features.push(field)
+        }
+      }
+      const featureCells = features.length
+      const stamps = group.views.map((view, v) => {
+        const field = timestampField(view.name)
+        timestampIndex.set(field.toString('latin1'), featureCells + v)
+        return field
+      })
+      const fields = [...features, ...stamps]
+      return {
+        id: nextShapeId++,
+        template: ['HMGET', Buffer.alloc(0), ...fields],
+        hgetall: fields.length >= HGETALL_MIN_FIELDS,
+        cellCount: fields.length,
+        featureCells,
+        featureIndex,
+        timestampIndex,
+      }
+    })
+    return { groups, shapes }
+  }
+
+  async read(prepared: PreparedRead, keys: ReadonlyArray<readonly Uint8Array[]>, options?: OperationOptions): Promise<OnlineReadResult> {
+    this.#checkOpen()
+    const shapes = (prepared as RedisPrepared).shapes
+    const cache = this.#cache
+    const result: Array<Array<EntityCells | null>> = new Array<Array<EntityCells | null>>(shapes.length)
+    const commands: RedisArgument[][] = []
+    const routes: Buffer[] = []
+    // Where each command's answer goes: group and position, packed as g * 2^32 + k.
+    const targets: number[] = []
+    const cacheKeys: string[] = []
+    for (let g = 0; g < shapes.length; g++) {
+      const shape = shapes[g]!
+      const groupKeys = keys[g] ?? []
+      const out = new Array<EntityCells | null>(groupKeys.length)
+      result[g] = out
+      for (let k = 0; k < groupKeys.length; k++) {
+        const key = this.layout.key(groupKeys[k]!)
+        if (cache !== undefined) {
+          const id = key.toString('latin1')
+          const cached = cache.get(id, shape.id)
+          if (cached !== undefined) {
+            out[k] = cached
+            continue
+          }
+          cacheKeys.push(id)
+        }
+        let command: RedisArgument[]
+        if (shape.hgetall) command = ['HGETALL', key]
+        else {
+          command = shape.template.slice()
+          command[1] = key
+        }
+        commands.push(command)
+        routes.push(key)
+        targets.push(g * 4294967296 + k)
+      }
+    }
+    if (commands.length === 0) return result
+
+    const seq = cache?.begin(cacheKeys) ?? 0
+    try {
+      const replies = await this.#execute(commands, routes, this.#replicaReads, options, 'reading features', true)
+      for (let i = 0; i < replies.length; i++) {
+        const target = targets[i]!
+        const g = Math.floor(target / 4294967296)
+        const shape = shapes[g]!
+        const cells = shape.hgetall ? fromHash(replies[i] as Buffer[], shape) : fromFields(replies[i] as Array<Buffer | null>, shape)
+        result[g]![target - g * 4294967296] = cells
+        if (cache !== undefined) cache.store(cacheKeys[i]!, shape.id, cells === null ? null : compact(cells), seq)
+      }
+    } finally {
+      if (cache !== undefined) cache.settle(cacheKeys)
+    }
+    return result
+  }
+
+  async writeBatch(batch: OnlineWriteBatch, options?: OperationOptions): Promise<OnlineWriteResult> {
+    this.#checkOpen()
+    const rows = batch.rows
+    if (rows.length === 0) return { written: 0, skipped: 0 }
+    const fields = this.#fieldsOf(batch.view, batch.features)
+    const nFeatures = fields.length
+    const tsField = `_ts:${batch.view}`
+    const ttl = this.#ttlArg
+    const commands: RedisArgument[][] = new Array<RedisArgument[]>(rows.length)
+    const routes: Buffer[] = new Array<Buffer>(rows.length)
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r]!
+      if (row.values.length !== nFeatures) {
+        throw new MorselError(
+          'MORSEL_INTERNAL',
+          `Row ${r} of the write to '${batch.view}' has ${row.values.length} values for ${nFeatures} features; nothing of the batch was written.`,
+        )
+      }
+      const micros = Math.floor(row.eventTimeMicros)
+      const seconds = Math.floor(micros / 1_000_000)
+      const nanos = (micros - seconds * 1_000_000) * 1000
+      const key = this.layout.key(row.entityKey)
+      const command: RedisArgument[] = ['EVALSHA', WRITE_ROW_SHA, '1', key, tsField, encodeTimestamp(micros), String(seconds), String(nanos), ttl]
+      for (let from = 0; from < nFeatures; from += PAIRS_PER_BLOB) {
+        command.push(packPairs(fields, row.values, from, Math.min(nFeatures, from + PAIRS_PER_BLOB)))
+      }
+      commands[r] = command
+      routes[r] = key
+    }
+
+    let outcome = await this.#execute(commands, routes, false, options, `writing '${batch.view}'`, false)
+    const missingScript = outcome.errors.flatMap((e, i) => (e !== undefined && isNoScript(e) ? [i] : []))
+    if (missingScript.length > 0) {
+      // A restarted or newly promoted node has an empty script cache.
+      await this.#loadScript(options)
+      const retry = await this.#execute(
+        missingScript.map((i) => commands[i]!),
+        missingScript.map((i) => routes[i]!),
+        false,
+        options,
+        `writing '${batch.view}'`,
+        false,
+      )
+      const replies = outcome.replies.slice()
+      const errors = outcome.errors.slice()
+      missingScript.forEach((i, j) => {
+        replies[i] = retry.replies[j]
+        errors[i] = retry.errors[j]
+      })
+      outcome = { replies, errors }
+    }
+
+    let written = 0
+    let skipped = 0
+    const failedRows: number[] = []
+    let firstError: unknown
+    for (let r = 0; r < rows.length; r++) {
+      const err = outcome.errors[r]
+      if (err !== undefined) {
+        failedRows.push(r)
+        firstError ??= err
+      } else if (outcome.replies[r] === 1) written++
+      else skipped++
+    }
+    if (failedRows.length > 0) {
+      const cause = redisError(firstError, this.#transport.description, `writing '${batch.view}'`)
+      throw new MorselError(
+        'MORSEL_WRITE_FAILED',
+        `${failedRows.length} of ${rows.length} rows of '${batch.view}' may not be stored in Redis (${written} were written, ${skipped} skipped as not newer): ${cause.message} Retrying the batch is safe: a row is only written over an older event time.`,
+        { cause, details: { failedRows, written, skipped, storeCode: cause.code } },
+      )
+    }
+    return { written, skipped }
+  }
+
+  async deleteViews(views: readonly OnlineViewRef[], options?: OperationOptions): Promise<void> {
+    this.#checkOpen()
+    const groups = new Map<string, { joinKeys: readonly string[]; fields: Buffer[] }>()
+    for (const view of views) {
+      const id = [...view.joinKeys].sort().join('\u0000')
+      let group = groups.get(id)
+      if (group === undefined) {
+        group = { joinKeys: view.joinKeys, fields: [] }
+        groups.set(id, group)
+      }
+      group.fields.push(...featureFields(view.name, view.features), timestampField(view.name))
+    }
+    if (groups.size === 0) return
+    const masters = await this.#withDeadline(this.#transport.masters(), options, 'listing the Redis masters')
+    for (const group of groups.values()) {
+      const pattern = this.layout.scanPattern(group.joinKeys)
+      await Promise.all(
+        masters.map(async (master) => {
+          let cursor: RedisArgument = '0'
+          do {
+            const page = (await this.#withDeadline(
+              master.command(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000']),
+              options,
+              'scanning for keys to delete',
+            )) as [Buffer, Buffer[]]
+            cursor = page[0]
+            const owned = page[1].filter((key) => this.layout.owns(key, group.joinKeys))
+            if (owned.length > 0) {
+              await this.#withDeadline(
+                Promise.all(owned.map((key) => master.command(['HDEL', key, ...group.fields]))),
+                options,
+                'deleting feature values',
+              )
+              this.#cache?.flush()
+            }
+          } while (cursor.toString() !== '0')
+        }),
+      )
+    }
+  }
+
+  async health(options?: OperationOptions): Promise<OnlineStoreHealth> {
+    if (this.#closed) return { ok: false, detail: 'closed' }
+    if (!this.#transport.ready) return { ok: false, detail: this.#notReady('checking health').message }
+    const t0 = performance.now()
+    try {
+      const masters = await this.#withDeadline(this.#transport.masters(), options, 'checking health')
+      await this.#withDeadline(Promise.all(masters.map((m) => m.command(['PING']))), options, 'checking health')
+      const latencyMs = performance.now() - t0
+      const stats: Record<string, number> = { nodes: masters.length }
+      try {
+        const infos = await this.#withDeadline(Promise.all(masters.map((m) => m.command(['INFO']))), options, 'reading INFO')
+        for (const info of infos) {
+          for (const [name, value] of parseInfo(String(info))) stats[name] = (stats[name] ?? 0) + value
+        }
+      } catch {
+        // INFO is optional (a restricted ACL user may not run it): health is PING.
+      }
+      const cache = this.#cache
+      if (cache !== undefined) {
+        stats.client_cache_entries = cache.size
+        stats.client_cache_hits = cache.hits
+        stats.client_cache_misses = cache.misses
+        stats.client_cache_invalidations = cache.invalidations
+        stats.client_cache_evictions = cache.evictions
+      }
+      return { ok: true, latencyMs, stats }
+    } catch (err) {
+      return { ok: false, detail: redisError(err, this.#transport.description, 'checking health').message }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#cache?.flush()
+    await this.#transport.close()
+  }
+
+  /** Field names of a view's features, compiled once per feature list. */
+  #fieldsOf(view: string, features: readonly string[]): readonly Buffer[] {
+    const known = this.#writeFields.get(view)
+    if (known !== undefined && known.features.length === features.length && known.features.every((f, i) => f === features[i])) {
+      return known.fields
+    }
+    const fields = featureFields(view, features)
+    this.#writeFields.set(view, { features: [...features], fields })
+    return fields
+  }
+
+  async #loadScript(options: OperationOptions | undefined): Promise<void> {
+    const masters = await this.#withDeadline(this.#transport.masters(), options, 'loading the write script')
+    await this.#withDeadline(Promise.all(masters.map((m) => m.command(['SCRIPT', 'LOAD', WRITE_ROW_LUA]))), options, 'loading the write script')
+  }
+
+  /**
+   * Sends the commands and waits for every reply. Reads (`failFast`) reject on the first error;
+   * writes settle every command and report errors per command. Redis must make progress within
+   * `command_timeout_ms`: the deadline restarts whenever replies arrive, so a large write batch is
+   * not cut short while Redis works through it, but a silent server fails the operation.
+   */
+  #execute(
+    commands: RedisArgument[][],
+    routes: Buffer[],
+    replica: boolean,
+    options: OperationOptions | undefined,
+    doing: string,
+    failFast: true,
+  ): Promise<unknown[]>
+  #execute(
+    commands: RedisArgument[][],
+    routes: Buffer[],
+    replica: boolean,
+    options: OperationOptions | undefined,
+    doing: string,
+    failFast: false,
+  ): Promise<{ replies: unknown[]; errors: unknown[] }>
+  #execute(
+    commands: RedisArgument[][],
+    routes: Buffer[],
+    replica: boolean,
+    options: OperationOptions | undefined,
+    doing: string,
+    failFast: boolean,
+  ): Promise<unknown[] | { replies: unknown[]; errors: unknown[] }> {
+    const transport = this.#transport
+    if (!transport.ready) return Promise.reject(this.#notReady(doing))
+    const signal = options?.signal
+    if (signal?.aborted) return Promise.reject(abortError(doing, signal))
+    return new Promise((resolve, reject) => {
+      const n = commands.length
+      const replies = new Array<unknown>(n)
+      const errors = new Array<unknown>(n)
+      let remaining = n
+      let remainingAtCheck = n
+      let settled = false
+      const finish = (err?: MorselError): void => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+        if (err !== undefined) reject(err)
+        else resolve(failFast ? replies : { replies, errors })
+      }
+      const onTimeout = (): void => {
+        if (remaining < remainingAtCheck) {
+          remainingAtCheck = remaining
+          timer = setTimeout(onTimeout, this.#timeoutMs)
+          return
+        }
+        const err = new MorselError(
+          'MORSEL_STORE_UNAVAILABLE',
+          `${this.#where()} did not answer within ${this.#timeoutMs} ms (\`command_timeout_ms\`) while ${doing}; ${remaining} of ${n} commands are unanswered.`,
+          { details: { endpoint: transport.description.nodes, unanswered: remaining } },
+        )
+        if (failFast) finish(err)
+        else {
+          for (let i = 0; i < n; i++) if (replies[i] === undefined && errors[i] === undefined) errors[i] = err
+          finish()
+        }
+      }
+      const onAbort = (): void => finish(abortError(doing, signal!))
+      let timer = setTimeout(onTimeout, this.#timeoutMs)
+      signal?.addEventListener('abort', onAbort, { once: true })
+      transport.send(commands, routes, replica, (i, reply, err) => {
+        if (settled) return
+        if (err !== undefined) {
+          if (failFast) {
+            finish(redisError(err, transport.description, doing))
+            return
+          }
+          errors[i] = err
+        } else replies[i] = reply ?? null
+        if (--remaining === 0) finish()
+      })
+    })
+  }
+
+  async #withDeadline<T>(work: Promise<T>, options: OperationOptions | undefined, doing: string): Promise<T> {
+    if (!this.#transport.ready) {
+      work.catch(() => undefined)
+      throw this.#notReady(doing)
+    }
+    const signal = options?.signal
+    let timer: NodeJS.Timeout | undefined
+    let onAbort: (() => void) | undefined
+    try {
+      return await Promise.race([
+        work,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new MorselError('MORSEL_STORE_UNAVAILABLE', `${this.#where()} did not answer within ${this.#timeoutMs} ms (\`command_timeout_ms\`) while ${doing}.`, {
+                  details: { endpoint: this.#transport.description.nodes },
+                }),
+              ),
+            this.#timeoutMs,
+          )
+          if (signal !== undefined) {
+            onAbort = () => reject(abortError(doing, signal))
+            if (signal.aborted) onAbort()
+            else signal.addEventListener('abort', onAbort, { once: true })
+          }
+        }),
+      ])
+    } catch (err) {
+      work.catch(() => undefined)
+      throw redisError(err, this.#transport.description, doing)
+    } finally {
+      clearTimeout(timer)
+      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  #notReady(doing: string): MorselError {
+    const last = this.#transport.lastError
+    if (last !== undefined) {
+      const cause = redisError(last, this.#transport.description, doing)
+      return new MorselError(cause.code, `${cause.message} (reconnecting in the background)`, { cause: last, details: cause.details })
+    }
+    return new MorselError('MORSEL_STORE_UNAVAILABLE', `${this.#where()} is not connected while ${doing}; reconnecting in the background.`, {
+      details: { endpoint: this.#transport.description.nodes },
+    })
+  }
+
+  #where(): string {
+    const d = this.#transport.description
+    return `${d.mode === 'redis_cluster' ? 'Redis Cluster' : d.mode === 'redis_sentinel' ? 'Redis (via Sentinel)' : 'Redis'} at ${d.nodes}`
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new MorselError('MORSEL_STORE_CLOSED', 'The Redis online store was used after it was closed.')
+  }
+}
+
+/** HMGET reply → cells; `null` when the entity has none of the views (no `_ts:` field at all). */
+function fromFields(reply: Array<Buffer | null>, shape: ReadShape): EntityCells | null {
+  for (let i = shape.featureCells; i < shape.cellCount; i++) if (reply[i] !== null) return reply
+  return null
+}
+
+/** HGETALL reply (field, value, …) → cells in the shape's order. */
+function fromHash(reply: Buffer[], shape: ReadShape): EntityCells | null {
+  if (reply.length === 0) return null
+  const cells = new Array<Buffer | null>(shape.cellCount).fill(null)
+  let found = false
+  for (let i = 0; i + 1 < reply.length; i += 2) {
+    const field = reply[i]!
+    let at: number | undefined
+    if (field.length === 4) at = shape.featureIndex.get(field.readUInt32LE(0))
+    else if (field[0] === 0x5f /* _ */) {
+      at = shape.timestampIndex.get(field.toString('latin1'))
+      if (at !== undefined) found = true
+    }
+    if (at !== undefined) cells[at] = reply[i + 1]!
+  }
+  return found ? cells : null
+}
+
+/**
+ * A copy of cells in one allocation, for the cache: reply buffers are views into node-redis's
+ * socket chunks, and keeping them would keep whole chunks alive.
+ */
+function compact(cells: EntityCells): EntityCells {
+  let size = 0
+  for (const c of cells) if (c !== null) size += c.length
+  const block = Buffer.allocUnsafeSlow(size)
+  let pos = 0
+  return cells.map((c) => {
+    if (c === null) return null
+    block.set(c, pos)
+    pos += c.length
+    return block.subarray(pos - c.length, pos)
+  })
+}
+
+function isNoScript(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('NOSCRIPT')
+}
+
+function abortError(doing: string, signal: AbortSignal): MorselError {
+  const reason: unknown = signal.reason
+  if (reason instanceof MorselError) return reason
+  return new MorselError('MORSEL_TIMEOUT', `The request was cancelled while ${doing} (its deadline passed or the caller aborted).`, { cause: reason })
+}
+
+const INFO_FIELDS = ['used_memory', 'instantaneous_ops_per_sec', 'keyspace_hits', 'keyspace_misses', 'connected_clients'] as const
+
+function parseInfo(text: string): Array<[string, number]> {
+  const out: Array<[string, number]> = []
+  for (const line of text.split('\n')) {
+    const colon = line.indexOf(':')
+    if (colon === -1) continue
+    const name = line.slice(0, colon)
+    if ((INFO_FIELDS as readonly string[]).includes(name)) {
+      const value = Number(line.slice(colon + 1).trim())
+      if (Number.isFinite(value)) out.push([name, value])
+    }
+  }
+  return out
+}
