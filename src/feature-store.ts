@@ -3,8 +3,11 @@ import type { RepoConfig } from './config/repo-config.js'
 import type { FeatureService } from './definitions/feature-service.js'
 import type { FeatureViewSpec } from './definitions/specs.js'
 import { MorselError } from './errors/index.js'
+import { materialize, materializeIncremental, type MaterializationContext, type MaterializeIncrementalOptions, type MaterializeOptions, type MaterializeResult } from './materialization/materialize.js'
 import { createOfflineStore } from './offline/backends.js'
+import { compileHistoricalQuery, type HistoricalFeaturesRequest } from './offline/historical-query.js'
 import type { OfflineStore } from './offline/offline-store.js'
+import { RetrievalJob } from './offline/retrieval-job.js'
 import { createOnlineStore } from './online/backends.js'
 import type { OnlineStore, OnlineViewRef } from './online/online-store.js'
 import { FileRegistryStore } from './registry/file/file-registry-store.js'
@@ -107,6 +110,7 @@ export class FeatureStore implements AsyncDisposable {
   #online: OnlineStore | undefined
   #onlinePending: Promise<OnlineStore> | undefined
   #offline: Promise<OfflineStore> | undefined
+  #offlineInstance: OfflineStore | undefined
   #udfs = new Map<string, { readonly udf: OnDemandUdf; readonly hash: string }>()
   readonly #plans = new WeakMap<RegistrySnapshot, Map<string, ReadPlan>>()
   #unsubscribe: (() => void) | undefined
@@ -136,6 +140,8 @@ export class FeatureStore implements AsyncDisposable {
     const store = new FeatureStore(config, opts)
     const snapshot = await store.registry.snapshot()
     await store.#syncUdfs(snapshot)
+    // Created now (backends load their drivers on first use) so that a training-set job can be built synchronously.
+    await store.offlineStore()
     store.#unsubscribe = store.registry.onChange((snap) => {
       store.#syncUdfs(snap).catch((err: unknown) => store.#observer?.onUdfReloadError?.(err))
     })
@@ -172,7 +178,52 @@ export class FeatureStore implements AsyncDisposable {
     this.#offline ??= this.#options.offlineStore
       ? Promise.resolve(this.#options.offlineStore)
       : createOfflineStore(this.config.offlineStore, { repoPath: this.config.repoPath })
-    return this.#offline
+    this.#offlineInstance = await this.#offline
+    return this.#offlineInstance
+  }
+
+  /**
+   * A training set (Feast's `get_historical_features`): for each entity row and each view, the
+   * latest feature values at the row's `event_timestamp` (no older than the view's ttl), computed
+   * by the offline store as one SQL join; on-demand features are computed on the result. Every
+   * entity row is kept, in order. Nothing runs until `toRows`, `toArrow` or `toFile` is called.
+   *
+   * @example
+   * const job = store.getHistoricalFeatures({ entities: { path: 'data/loans.parquet' }, featureService: 'credit_model' })
+   * await job.toFile('training.parquet')
+   */
+  getHistoricalFeatures(request: HistoricalFeaturesRequest): RetrievalJob {
+    this.#checkOpen()
+    const snapshot = this.registry.current()
+    const offline = this.#offlineInstance
+    if (snapshot === undefined || offline === undefined) throw new MorselError('MORSEL_INTERNAL', 'getHistoricalFeatures called on a FeatureStore that was not opened with FeatureStore.open')
+    return new RetrievalJob(offline.historicalJob(compileHistoricalQuery(snapshot, request, this.#udfs)))
+  }
+
+  /**
+   * Loads the latest values of `[start, end]` into the online store, per view (every view with
+   * `online: true`, or those named), and records the window in the registry once written.
+   */
+  async materialize(options: MaterializeOptions): Promise<MaterializeResult> {
+    return materialize(this.#materializationContext(), options)
+  }
+
+  /** Materializes each view from where its last recorded window ended up to `end`. */
+  async materializeIncremental(options: MaterializeIncrementalOptions): Promise<MaterializeResult> {
+    return materializeIncremental(this.#materializationContext(), options)
+  }
+
+  #materializationContext(): MaterializationContext {
+    this.#checkOpen()
+    return {
+      registry: this.registry,
+      project: this.project,
+      offlineStore: () => this.offlineStore(),
+      onlineStore: () => this.onlineStore(),
+      entityKeySerializationVersion: this.config.entityKeySerializationVersion,
+      onlineWriteBatchSize: this.config.materialization.onlineWriteBatchSize,
+      lockPath: `${this.config.registry.path}.${this.project}.materialize.lock`,
+    }
   }
 
   /**

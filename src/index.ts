@@ -39,4 +39,13 @@ export type { RepoConfig } from './config/repo-config.js'
 export type { RepoPlan, PlanItem } from './registry/plan.js'
 export type { OnlineStore, OnlineReadGroup, OnlineWriteBatch, OnlineWriteResult, EntityCells, PreparedRead } from './online/online-store.js'
 export type { OfflineStore, SourceColumn } from './offline/offline-store.js'
+export { RetrievalJob } from './offline/retrieval-job.js'
+export type { EntityInput, HistoricalFeaturesRequest } from './offline/historical-query.js'
+export type {
+  MaterializeIncrementalOptions,
+  MaterializeOptions,
+  MaterializeProgress,
+  MaterializeResult,
+  ViewMaterializeResult,
+} from './materialization/materialize.js'
 export type { RegistryStore } from './registry/registry-store.js'

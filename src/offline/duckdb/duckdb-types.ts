@@ -1,4 +1,5 @@
-import { ValueType, type ValueTypeCode } from '../../types/value-type.js'
+import { MorselError } from '../../errors/index.js'
+import { ValueType, valueTypeName, type ValueTypeCode } from '../../types/value-type.js'
 
 const SCALARS: ReadonlyArray<[RegExp, ValueTypeCode]> = [
   [/^(BIGINT|INT8|LONG|HUGEINT|UBIGINT|UINTEGER)$/, ValueType.INT64],
@@ -36,4 +37,24 @@ export function duckdbTypeToValueType(sqlType: string): ValueTypeCode | null {
 
 export function isTimestampType(sqlType: string): boolean {
   return /^(TIMESTAMP.*|DATETIME|DATE)$/i.test(sqlType.trim())
+}
+
+const DUCKDB_TYPE_OF: Partial<Record<number, string>> = {
+  [ValueType.BYTES]: 'BLOB',
+  [ValueType.STRING]: 'VARCHAR',
+  [ValueType.INT32]: 'INTEGER',
+  [ValueType.INT64]: 'BIGINT',
+  [ValueType.DOUBLE]: 'DOUBLE',
+  [ValueType.FLOAT]: 'FLOAT',
+  [ValueType.BOOL]: 'BOOLEAN',
+  [ValueType.UNIX_TIMESTAMP]: 'TIMESTAMPTZ',
+}
+
+/** The DuckDB type that holds a Feast value type; lists become `T[]`. */
+export function valueTypeToDuckdbType(valueType: ValueTypeCode): string {
+  const scalar = DUCKDB_TYPE_OF[valueType]
+  if (scalar !== undefined) return scalar
+  const element = DUCKDB_TYPE_OF[valueType - 10]
+  if (valueType > 10 && valueType < 19 && element !== undefined) return `${element}[]`
+  throw new MorselError('MORSEL_UNSUPPORTED', `Values of type ${valueTypeName(valueType)} cannot be stored in DuckDB by Morsel.`)
 }

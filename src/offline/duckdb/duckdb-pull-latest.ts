@@ -1,0 +1,98 @@
+import type { DuckDBConnection } from '@duckdb/node-api'
+import type { LatestBatch, LatestRows, PullLatestRequest, PullOptions } from '../offline-store.js'
+import { run, type JobContext } from './duckdb-historical-job.js'
+import { castFeature } from './duckdb-historical-sql.js'
+import { ident, timestampLiteral } from './duckdb-sql.js'
+import { valueTypeToDuckdbType } from './duckdb-types.js'
+import { toJsDates } from './duckdb-values.js'
+
+const EVENT_US = '__morsel_event_us'
+
+/** The SQL of a pull: the latest row per entity within the window, and the number of such rows. */
+export function pullLatestSql(request: PullLatestRequest, relation: string): { readonly count: string; readonly select: string } {
+  const ts = `CAST(${ident(request.timestampField)} AS TIMESTAMPTZ)`
+  const keys = request.joinKeys.map((k) => `CAST(${ident(k.column)} AS ${valueTypeToDuckdbType(k.valueType)}) AS ${ident(k.name)}`)
+  // Rows without a key cannot be addressed online, and rows without a time are in no window.
+  const where = [`${ts} BETWEEN ${timestampLiteral(request.startMicros)} AND ${timestampLiteral(request.endMicros)}`, ...request.joinKeys.map((k) => `${ident(k.column)} IS NOT NULL`)].join(' AND ')
+  const partition = request.joinKeys.map((k) => ident(k.column)).join(', ')
+  const order = [`${ts} DESC`, ...(request.createdTimestampColumn !== '' ? [`CAST(${ident(request.createdTimestampColumn)} AS TIMESTAMPTZ) DESC NULLS LAST`] : [])].join(', ')
+  const comment = `-- latest row per entity of feature view '${request.view}' from source '${request.source.name}'`.replace(/[\r\n]+/g, ' ')
+  return {
+    count: `SELECT count(*) FROM (SELECT DISTINCT ${partition} FROM ${relation} WHERE ${where})`,
+    select: [
+      comment,
+      `SELECT ${[...keys, ...request.features.map((f) => `${castFeature(ident(f.column), f.valueType)} AS ${ident(f.name)}`), `epoch_us(${ts}) AS ${EVENT_US}`].join(', ')}`,
+      `FROM ${relation}`,
+      `WHERE ${where}`,
+      `QUALIFY row_number() OVER (PARTITION BY ${partition} ORDER BY ${order}) = 1`,
+    ].join('\n'),
+  }
+}
+
+/**
+ * Streams the latest row per entity of a window out of DuckDB. DuckDB does the deduplication
+ * (spilling to disk beyond its memory limit); JavaScript holds one batch at a time.
+ */
+export async function pullLatest(ctx: JobContext, request: PullLatestRequest, options: PullOptions): Promise<LatestRows> {
+  const sql = pullLatestSql(request, ctx.sourceRelation(request.source))
+  const batchRows = options.batchRows ?? 10_000
+  const conn = await ctx.connect()
+  const interrupt = (): void => conn.interrupt()
+  options.signal?.addEventListener('abort', interrupt, { once: true })
+  let closed = false
+  const close = (): void => {
+    if (closed) return
+    closed = true
+    options.signal?.removeEventListener('abort', interrupt)
+    conn.closeSync()
+  }
+  let rowCount: number
+  try {
+    const counted = await run(() => conn.runAndReadAll(sql.count), `Reading feature view '${request.view}'`)
+    rowCount = Number(counted.getRows()[0]?.[0] ?? 0)
+  } catch (err) {
+    close()
+    throw err
+  }
+  const names = [...request.joinKeys.map((k) => k.name), ...request.features.map((f) => f.name)]
+  return {
+    rowCount,
+    batches: () => batches(conn, sql.select, names, batchRows, request.view, close),
+    close: async () => close(),
+  }
+}
+
+async function* batches(conn: DuckDBConnection, select: string, names: readonly string[], batchRows: number, view: string, close: () => void): AsyncGenerator<LatestBatch> {
+  try {
+    const result = await run(() => conn.stream(select), `Reading feature view '${view}'`)
+    let pending: unknown[][] = names.map(() => [])
+    let times: number[] = []
+    for (;;) {
+      const chunk = await run(() => result.fetchChunk(), `Reading feature view '${view}'`)
+      const done = chunk === null || chunk.rowCount === 0
+      if (!done) {
+        const cols = chunk.convertColumns(toJsDates)
+        for (let c = 0; c < names.length; c++) {
+          const into = pending[c] as unknown[]
+          for (const v of cols[c] as unknown[]) into.push(v)
+        }
+        for (const t of cols[names.length] as number[]) times.push(t)
+      }
+      while (times.length >= batchRows || (done && times.length > 0)) {
+        const n = Math.min(batchRows, times.length)
+        const cut = n === times.length
+        yield {
+          names,
+          columns: new Map(names.map((name, i) => [name, cut ? (pending[i] as unknown[]) : (pending[i] as unknown[]).slice(0, n)])),
+          rowCount: n,
+          eventTimeMicros: Float64Array.from(cut ? times : times.slice(0, n)),
+        }
+        pending = cut ? names.map(() => []) : pending.map((p) => p.slice(n))
+        times = cut ? [] : times.slice(n)
+      }
+      if (done) return
+    }
+  } finally {
+    close()
+  }
+}
