@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander'
 import { ERROR_CODES } from '../errors/codes.js'
 import { MorselError, isMorselError } from '../errors/index.js'
 import { registerInitCommand } from './commands/init.js'
+import { registerOfflineCommands } from './commands/offline-commands.js'
 import { registerOnlineCommands } from './commands/online-commands.js'
 import { registerRegistryCommands } from './commands/registry-commands.js'
 import { registerServeCommand } from './commands/serve.js'
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerInitCommand(program)
   registerRegistryCommands(program)
   registerOnlineCommands(program)
+  registerOfflineCommands(program)
   registerServeCommand(program)
   finishCommands(program.commands)
   return program
