@@ -73,7 +73,8 @@ export interface TypedServiceRequest<S extends FeatureService, Full extends bool
 }
 
 type Present<T> = T extends undefined ? never : T
-type ServiceRow<S, Full> = S extends { readonly __keys?: infer K; readonly __row?: infer R; readonly __fullRow?: infer FR }
+/** The row type of a typed feature-service read: its join keys and its features. */
+export type ServiceRow<S, Full> = S extends { readonly __keys?: infer K; readonly __row?: infer R; readonly __fullRow?: infer FR }
   ? Present<K> & (Full extends true ? Present<FR> : Present<R>)
   : Record<string, FeatureValue>
 

@@ -5,6 +5,8 @@
  * repository beside `feature_store.yaml`; `FeatureStore.open(repo)` serves them.
  */
 export { FeatureStore, type ApplyResult, type FeatureStoreObserver, type FeatureStoreOptions, type OnlineFeaturesRequest, type WriteSummary } from './feature-store.js'
+export type { PushSummary, PushTarget, PushViewSummary } from './serving/push.js'
+export { MorselClient, type MorselClientOptions, type PushResult, type WriteResult, type MaterializeJobInfo } from './client/morsel-client.js'
 export {
   Entity,
   FeatureService,
