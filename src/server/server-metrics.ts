@@ -54,6 +54,7 @@ export class ServerMetrics {
   readonly #storeUp: Gauge<'store'>
   readonly #storeCheckSeconds: Gauge<'store'>
   readonly #storeStat: Gauge<'store' | 'stat'>
+  readonly #storeGauges: ReadonlyMap<string, Gauge<'store'>>
   readonly #registryVersion: Gauge
   readonly #registryErrors: Counter
   readonly #httpChildren = new Map<string, HistogramChild>()
@@ -143,9 +144,18 @@ export class ServerMetrics {
       labelNames: ['store'],
       registers,
     })
+    const storeGauge = (name: string, help: string): Gauge<'store'> => new Gauge({ name, help, labelNames: ['store'], registers })
+    // The figures every Redis dashboard shows, under their own names; anything else a store reports goes to morsel_online_store_info.
+    this.#storeGauges = new Map([
+      ['used_memory', storeGauge('morsel_online_store_used_memory_bytes', 'Memory the online store uses (Redis INFO used_memory, summed over masters).')],
+      ['instantaneous_ops_per_sec', storeGauge('morsel_online_store_ops_per_second', 'Commands per second the online store processes (Redis INFO instantaneous_ops_per_sec).')],
+      ['keyspace_hits', storeGauge('morsel_online_store_keyspace_hits', 'Key lookups that found a key, since the store started (Redis INFO keyspace_hits).')],
+      ['keyspace_misses', storeGauge('morsel_online_store_keyspace_misses', 'Key lookups that found nothing, since the store started (Redis INFO keyspace_misses).')],
+      ['connected_clients', storeGauge('morsel_online_store_connected_clients', 'Client connections the online store holds (Redis INFO connected_clients).')],
+    ])
     this.#storeStat = new Gauge({
       name: 'morsel_online_store_info',
-      help: "The online store's own figures from its last health check (Redis INFO: used_memory_bytes, ops_per_sec, keyspace_hits, keyspace_misses, connected_clients …).",
+      help: "Other figures the online store reports with its health (Redis: nodes; client-side cache entries, hits, misses, invalidations, evictions).",
       labelNames: ['store', 'stat'],
       registers,
     })
@@ -206,7 +216,10 @@ export class ServerMetrics {
     this.#storeUp.labels({ store }).set(health.ok ? 1 : 0)
     if (health.latencyMs !== undefined) this.#storeCheckSeconds.labels({ store }).set(health.latencyMs / 1000)
     for (const [stat, value] of Object.entries(health.stats ?? {})) {
-      if (Number.isFinite(value)) this.#storeStat.labels({ store, stat }).set(value)
+      if (!Number.isFinite(value)) continue
+      const named = this.#storeGauges.get(stat)
+      if (named !== undefined) named.labels({ store }).set(value)
+      else this.#storeStat.labels({ store, stat }).set(value)
     }
   }
 

@@ -1,4 +1,4 @@
-import type { BatchSourceSpec, FeatureViewSpec, PushSourceSpec } from '../definitions/specs.js'
+import type { FeatureViewSpec, PushSourceSpec } from '../definitions/specs.js'
 import type { EntityKeyVersion } from '../encoding/index.js'
 import { MorselError, didYouMean } from '../errors/index.js'
 import type { OfflineStore } from '../offline/offline-store.js'
@@ -25,11 +25,6 @@ export interface PushSummary {
   readonly views: readonly PushViewSummary[]
   /** Rows appended to the push source's batch source (0 when `to` is online). */
   readonly offlineRows: number
-}
-
-/** What an offline store needs to take pushed rows. */
-interface RowAppender {
-  appendRows(source: BatchSourceSpec, rows: ColumnarRows): Promise<unknown>
 }
 
 export interface PushContext {
@@ -99,14 +94,8 @@ export async function pushRows(ctx: PushContext, name: string, input: ColumnarRo
   if (to !== 'offline') {
     for (const view of views) encoded.push({ view, rows: encodeWriteRows(view, source, project(source, view, input), ctx.entityKeySerializationVersion) })
   }
-  let appender: RowAppender | undefined
-  if (to !== 'online') {
-    const offline = (await ctx.offlineStore()) as OfflineStore & Partial<RowAppender>
-    if (typeof offline.appendRows !== 'function') {
-      throw new MorselError('MORSEL_UNSUPPORTED', `The ${offline.kind} offline store cannot take pushed rows; push with \`to: "online"\`.`)
-    }
-    appender = offline
-  }
+  // Opened before any online write, so a misconfigured offline store fails the push while nothing is written.
+  const offline = to !== 'online' ? await ctx.offlineStore() : undefined
 
   const summaries: PushViewSummary[] = []
   if (encoded.length > 0) {
@@ -124,8 +113,8 @@ export async function pushRows(ctx: PushContext, name: string, input: ColumnarRo
       summaries.push({ view: view.name, written, skipped })
     }
   }
-  if (appender !== undefined) await appender.appendRows(source, input)
-  return { pushSource: name, rows: input.rowCount, to, views: summaries, offlineRows: appender !== undefined ? input.rowCount : 0 }
+  const offlineRows = offline !== undefined ? await offline.appendRows(source, input) : 0
+  return { pushSource: name, rows: input.rowCount, to, views: summaries, offlineRows }
 }
 
 /** Source column name as the views see it (after the batch source's field mapping). */

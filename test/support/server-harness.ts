@@ -9,7 +9,7 @@ import { csv, makeRepo, uniqueProject } from './temp-repo.js'
  * The online store every server test runs against. One line to switch: `sqlite` is embedded,
  * `redis` is the shared server on 127.0.0.1:6379 (each test file uses its own project).
  */
-export const ONLINE_STORE: 'sqlite' | 'redis' = 'sqlite'
+export const ONLINE_STORE: 'sqlite' | 'redis' = 'redis'
 
 export const REDIS_URL = process.env.MORSEL_TEST_REDIS ?? 'localhost:6379'
 

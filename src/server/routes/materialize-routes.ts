@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { MorselError } from '../../errors/index.js'
 import type { FeatureStore } from '../../feature-store.js'
 import { parseDateTimeMicros } from '../../internal/time.js'
+import type { MaterializeResult } from '../../materialization/materialize.js'
 import type { MaterializeJob } from '../materialize-jobs.js'
 import { checkKnownKeys, optionalBoolean, optionalStringList, preview } from '../request-body.js'
 import { principalOf, type ServerContext } from '../server-context.js'
@@ -9,7 +10,7 @@ import { principalOf, type ServerContext } from '../server-context.js'
 const FULL_KEYS = ['start_ts', 'end_ts', 'feature_views', 'disable_event_timestamp', 'full_feature_names', 'version'] as const
 const INCREMENTAL_KEYS = ['end_ts', 'feature_views', 'full_feature_names', 'version'] as const
 
-type Runner = (store: FeatureStore, views: readonly string[], signal: AbortSignal) => Promise<unknown>
+type Runner = (store: FeatureStore, views: readonly string[], signal: AbortSignal) => Promise<MaterializeResult>
 
 /**
  * `POST /materialize` and `POST /materialize-incremental` (Feast's `MaterializeRequest` and
@@ -31,7 +32,7 @@ export function registerMaterializeRoutes(app: FastifyInstance, ctx: ServerConte
       policy.check(principalOf(request), 'materialize', views.map((name) => ({ kind: 'feature_view' as const, name })))
     }
     const t0 = performance.now()
-    const { job, done } = jobs.start(kind, views, (signal) => runner(store, views, signal))
+    const { job, done } = jobs.start(kind, views, async (signal) => resultJson(await runner(store, views, signal)))
     void done.then((j) => {
       const seconds = (performance.now() - t0) / 1000
       metrics.recordMaterialization(viewStats(j, seconds), j.status === 'succeeded')
@@ -52,7 +53,7 @@ export function registerMaterializeRoutes(app: FastifyInstance, ctx: ServerConte
     if (start.getTime() >= end.getTime()) {
       throw new MorselError('MORSEL_REQUEST_INVALID', `\`start_ts\` (${start.toISOString()}) must be before \`end_ts\` (${end.toISOString()}).`)
     }
-    const { asyncRun, job, done } = await run(request, 'materialize', requested, (s, views, signal) => materializer(s).materialize({ start, end, views, signal }))
+    const { asyncRun, job, done } = await run(request, 'materialize', requested, (s, views, signal) => s.materialize({ start, end, views, signal }))
     return answer(reply, asyncRun, job, done)
   })
 
@@ -62,9 +63,7 @@ export function registerMaterializeRoutes(app: FastifyInstance, ctx: ServerConte
     const requested = optionalStringList(body, 'feature_views')
     optionalBoolean(body, 'full_feature_names')
     const end = requiredTime(body, 'end_ts')
-    const { asyncRun, job, done } = await run(request, 'materialize-incremental', requested, (s, views, signal) =>
-      materializer(s).materializeIncremental({ end, views, signal }),
-    )
+    const { asyncRun, job, done } = await run(request, 'materialize-incremental', requested, (s, views, signal) => s.materializeIncremental({ end, views, signal }))
     return answer(reply, asyncRun, job, done)
   })
 
@@ -112,26 +111,26 @@ function requiredTime(body: Record<string, unknown>, key: string): Date {
   return new Date(us / 1000)
 }
 
-/** Per-view rows and duration of a finished job, from what the store reported. */
+/** The run's figures in the API's snake_case form: per view its window, rows read, written and skipped. */
+function resultJson(result: MaterializeResult): { feature_views: Array<Record<string, unknown>> } {
+  return {
+    feature_views: result.views.map((v) => ({
+      name: v.view,
+      start: v.start.toISOString(),
+      end: v.end.toISOString(),
+      rows: v.rows,
+      written: v.written,
+      skipped: v.skipped,
+      duration_ms: Math.round(v.durationMs),
+    })),
+  }
+}
+
+/** Per-view rows and duration of a finished job (the whole run's duration for views it did not reach). */
 function viewStats(job: MaterializeJob, seconds: number): Array<{ view: string; rows: number; seconds: number }> {
-  const result = job.result as { views?: ReadonlyArray<{ view?: string; name?: string; rows?: number; written?: number }> } | null | undefined
-  const byView = new Map<string, number>()
-  for (const v of result?.views ?? []) {
-    const name = v.view ?? v.name
-    if (name !== undefined) byView.set(name, v.rows ?? v.written ?? 0)
+  const done = new Map<string, { rows: number; seconds: number }>()
+  for (const v of (job.result as ReturnType<typeof resultJson> | undefined)?.feature_views ?? []) {
+    done.set(v.name as string, { rows: v.rows as number, seconds: (v.duration_ms as number) / 1000 })
   }
-  return job.featureViews.map((view) => ({ view, rows: byView.get(view) ?? 0, seconds }))
-}
-
-interface Materializer {
-  materialize(request: { start: Date; end: Date; views: readonly string[]; signal: AbortSignal }): Promise<unknown>
-  materializeIncremental(request: { end: Date; views: readonly string[]; signal: AbortSignal }): Promise<unknown>
-}
-
-function materializer(store: FeatureStore): Materializer {
-  const m = store as unknown as Partial<Materializer>
-  if (typeof m.materialize !== 'function' || typeof m.materializeIncremental !== 'function') {
-    throw new MorselError('MORSEL_UNSUPPORTED', 'This build of Morsel has no materialization.')
-  }
-  return m as Materializer
+  return job.featureViews.map((view) => ({ view, rows: done.get(view)?.rows ?? 0, seconds: done.get(view)?.seconds ?? seconds }))
 }
