@@ -30,7 +30,8 @@ function sqlValue(v: unknown, type: string): string {
   if (v instanceof Date) return `CAST(TIMESTAMPTZ '${v.toISOString()}' AS ${type})`
   if (typeof v === 'string') return `CAST('${v.replace(/'/g, "''")}' AS ${type})`
   if (Array.isArray(v)) return `CAST([${v.map((x) => sqlValue(x, type.replace(/\[\]$/, ''))).join(', ')}] AS ${type})`
-  return `CAST(${String(v as number | bigint | boolean)} AS ${type})`
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return `CAST(${v} AS ${type})`
+  throw new Error(`No SQL literal for ${typeof v}`)
 }
 
 /** Writes rows to a Parquet or CSV file (by extension) through DuckDB, with exact column types, in order. */
