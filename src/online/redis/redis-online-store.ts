@@ -199,9 +199,11 @@ export class RedisOnlineStore implements OnlineStore {
       const seconds = Math.floor(micros / 1_000_000)
       const nanos = (micros - seconds * 1_000_000) * 1000
       const key = this.layout.key(row.entityKey)
-      const command: RedisArgument[] = ['EVALSHA', WRITE_ROW_SHA, '1', key, tsField, encodeTimestamp(micros), String(seconds), String(nanos), ttl]
-      for (let from = 0; from < nFeatures; from += PAIRS_PER_BLOB) {
-        command.push(packPairs(fields, row.values, from, Math.min(nFeatures, from + PAIRS_PER_BLOB)))
+      const command: RedisArgument[] = ['EVALSHA', WRITE_ROW_SHA, '1', key, tsField, String(seconds), String(nanos), ttl]
+      const timestamp = encodeTimestamp(micros)
+      command.push(packPairs(timestamp, fields, row.values, 0, Math.min(nFeatures, PAIRS_PER_BLOB)))
+      for (let from = PAIRS_PER_BLOB; from < nFeatures; from += PAIRS_PER_BLOB) {
+        command.push(packPairs(undefined, fields, row.values, from, Math.min(nFeatures, from + PAIRS_PER_BLOB)))
       }
       commands[r] = command
       routes[r] = key

@@ -11,11 +11,11 @@ import { createHash } from 'node:crypto'
  *
  *   KEYS[1]  the entity hash (serialized entity key ‖ project)
  *   ARGV[1]  "_ts:<view>"
- *   ARGV[2]  the new google.protobuf.Timestamp bytes
- *   ARGV[3]  the new event time's seconds, ARGV[4] its nanos (decimal), for the comparison
- *   ARGV[5]  key_ttl_seconds, "0" for none
- *   ARGV[6…] the feature fields and values, packed as MessagePack strings (field, value, …),
- *            at most PAIRS_PER_BLOB pairs per argument
+ *   ARGV[2]  the new event time's seconds, ARGV[3] its nanos (decimal), for the comparison
+ *   ARGV[4]  key_ttl_seconds, "0" for none
+ *   ARGV[5…] MessagePack strings: the first argument holds the new google.protobuf.Timestamp
+ *            bytes, then field, value, field, value …; at most PAIRS_PER_BLOB pairs per
+ *            argument, later arguments hold only pairs
  *
  * Why packed: the client's cost is per argument (node-redis writes each Buffer argument as two
  * socket chunks), and unpacking with the bundled cmsgpack is cheaper on the server than receiving
@@ -86,16 +86,12 @@ if stored then
   if sec == nil then
     return redis.error_reply('MORSEL_BAD_TIMESTAMP the stored ' .. ARGV[1] .. ' is not a protobuf Timestamp')
   end
-  local newSec, newNanos = tonumber(ARGV[3]), tonumber(ARGV[4])
+  local newSec, newNanos = tonumber(ARGV[2]), tonumber(ARGV[3])
   if newSec < sec or (newSec == sec and newNanos <= nanos) then return 0 end
 end
-if #ARGV >= 6 then
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], cmsgpack.unpack(ARGV[6]))
-  for i = 7, #ARGV do redis.call('HSET', KEYS[1], cmsgpack.unpack(ARGV[i])) end
-else
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-end
-local ttl = tonumber(ARGV[5])
+redis.call('HSET', KEYS[1], ARGV[1], cmsgpack.unpack(ARGV[5]))
+for i = 6, #ARGV do redis.call('HSET', KEYS[1], cmsgpack.unpack(ARGV[i])) end
+local ttl = tonumber(ARGV[4])
 if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) end
 return 1
 `
@@ -133,9 +129,12 @@ function writeStrHeader(out: Buffer, pos: number, length: number): number {
   return pos + 5
 }
 
-/** MessagePack of `fields[i], values[i]` for i in [from, to), as consecutive str objects. */
-export function packPairs(fields: readonly Uint8Array[], values: readonly Uint8Array[], from: number, to: number): Buffer {
-  let size = 0
+/**
+ * MessagePack of `lead` (when given) then `fields[i], values[i]` for i in [from, to), as
+ * consecutive str objects. Lua strings are bytes, so any value round-trips.
+ */
+export function packPairs(lead: Uint8Array | undefined, fields: readonly Uint8Array[], values: readonly Uint8Array[], from: number, to: number): Buffer {
+  let size = lead === undefined ? 0 : strHeaderSize(lead.length) + lead.length
   for (let i = from; i < to; i++) {
     const f = fields[i]!.length
     const v = values[i]!.length
@@ -143,6 +142,11 @@ export function packPairs(fields: readonly Uint8Array[], values: readonly Uint8A
   }
   const out = Buffer.allocUnsafe(size)
   let pos = 0
+  if (lead !== undefined) {
+    pos = writeStrHeader(out, pos, lead.length)
+    out.set(lead, pos)
+    pos += lead.length
+  }
   for (let i = from; i < to; i++) {
     const f = fields[i]!
     const v = values[i]!
