@@ -86,6 +86,8 @@ export interface TestServer {
 }
 
 export interface TestServerOptions {
+  /** An `online_store:` section other than the harness default (e.g. a private redis-server). */
+  readonly onlineStore?: string
   /** Lines for the `feature_server:` section of feature_store.yaml (indented by two spaces). */
   readonly featureServer?: string
   /** Extra repository files. */
@@ -133,7 +135,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
 export async function makeTestRepo(project: string, options: TestServerOptions = {}): Promise<string> {
   const serverYaml = options.featureServer !== undefined ? `feature_server:\n${options.featureServer}\n` : ''
   const dir = makeRepo({
-    'feature_store.yaml': `project: ${project}\nregistry:\n  path: data/registry.json\n  cache_ttl_seconds: 1\n${onlineStoreYaml()}${serverYaml}`,
+    'feature_store.yaml': `project: ${project}\nregistry:\n  path: data/registry.json\n  cache_ttl_seconds: 1\n${options.onlineStore ?? onlineStoreYaml()}${serverYaml}`,
     'features.ts': DEFINITIONS,
     'data/zipcode.csv': csv(['event_timestamp', 'zipcode', 'city', 'state', 'population', 'total_wages'], [[T_ZIP, 76104, 'FORT WORTH', 'TX', 54839, 1000]]),
     'data/credit_history.csv': csv(
