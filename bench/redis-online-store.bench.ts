@@ -34,7 +34,7 @@ const raw = createClient({ url: URL, RESP: 3, commandOptions: { timeout: 0 } }).
 await raw.connect()
 
 async function serverUsec(command: string): Promise<number> {
-  const info = String(await raw.sendCommand(['INFO', 'commandstats']))
+  const info = (await raw.sendCommand<Buffer>(['INFO', 'commandstats'])).toString()
   const m = new RegExp(`cmdstat_${command}:calls=\\d+,usec=\\d+,usec_per_call=([\\d.]+)`).exec(info)
   return m === null ? NaN : Number(m[1])
 }
@@ -46,7 +46,7 @@ function best(xs: number[], mode: 'min' | 'max'): number {
 async function cleanup(): Promise<void> {
   let cursor = '0'
   do {
-    const [next, keys] = (await raw.sendCommand(['SCAN', cursor, 'MATCH', `*${project}`, 'COUNT', '10000'])) as [Buffer, Buffer[]]
+    const [next, keys] = await raw.sendCommand<[Buffer, Buffer[]]>(['SCAN', cursor, 'MATCH', `*${project}`, 'COUNT', '10000'])
     cursor = next.toString()
     if (keys.length > 0) await raw.sendCommand(['DEL', ...keys])
   } while (cursor !== '0')

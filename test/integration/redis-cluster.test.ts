@@ -133,7 +133,7 @@ describe('redis cluster specifics', () => {
       const w = await s.writeBatch({ view: 'zipcode_features', features: ['population'], rows: [{ entityKey: key, eventTimeMicros: T0 + 1, values: [i64(2)] }] })
       expect(w).toEqual({ written: 1, skipped: 0 })
       expect(Buffer.from((await s.read(prepared, [[key]]))[0]![0]![0]!)).toEqual(i64(2))
-      expect(Buffer.from((await dst.sendCommand(['HGET', redisKey, '_ts:zipcode_features'])) as Buffer).length).toBeGreaterThan(0)
+      expect((await dst.sendCommand<Buffer>(['HGET', redisKey, '_ts:zipcode_features'])).length).toBeGreaterThan(0)
     } finally {
       src.destroy()
       dst.destroy()

@@ -24,7 +24,8 @@ const TLS_TRUST_CODES = new Set([
   'HOSTNAME_MISMATCH',
 ])
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE'])
+/** Errors that say nothing listens there (or no route): a TLS hint would mislead. */
+const NOTHING_THERE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
 
 function codeOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code
@@ -104,8 +105,9 @@ export function redisError(err: unknown, d: RedisEndpointDescription, doing: str
   if (e instanceof ErrorReply) {
     return new MorselError('MORSEL_STORE_ERROR', `${where(d)} answered an error while ${doing}: ${firstLine(message)}`, { cause: err, details })
   }
-  const network = code !== undefined && NETWORK_CODES.has(code)
-  const hint = network ? '' : d.tls ? '' : ' If the server only accepts TLS, connect with rediss:// or a `tls` block.'
+  // A TLS-only port resets or closes a plain-text connection.
+  const nothingThere = code !== undefined && NOTHING_THERE_CODES.has(code)
+  const hint = nothingThere || d.tls ? '' : ' If the server only accepts TLS, connect with rediss:// or a `tls` block.'
   return new MorselError(
     'MORSEL_STORE_UNAVAILABLE',
     `Cannot reach ${where(d)} while ${doing}: ${firstLine(message) || (e as Error).constructor?.name || 'connection failed'}.${hint}`,

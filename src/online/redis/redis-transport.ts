@@ -227,7 +227,12 @@ async function connectWithin(
     }
     for (const e of errorEvents) emitter.on(e, onError)
     const timer = setTimeout(() => {
-      const cause = lastError === undefined ? '' : ` Last error: ${redisError(lastError, s.description, 'connecting').message}`
+      const cause =
+        lastError !== undefined
+          ? ` Last error: ${redisError(lastError, s.description, 'connecting').message}`
+          : s.tls !== undefined
+            ? ' The TLS handshake never completed: check that this port speaks TLS (a plain-text port never answers the handshake).'
+            : ''
       const err =
         lastError !== undefined && isDefinitiveConnectError(lastError)
           ? redisError(lastError, s.description, 'connecting')
