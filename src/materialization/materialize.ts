@@ -195,6 +195,8 @@ async function materializeView(
       if (inFlight !== undefined) settle(await inFlight)
       options.signal?.throwIfAborted()
       inFlight = writeWithRetry(online, { view: view.name, features, rows: encoded }, options.signal)
+      // Observed now, awaited after the next read: a failure must not surface as an unhandled rejection meanwhile.
+      inFlight.catch(() => undefined)
     }
     if (inFlight !== undefined) settle(await inFlight)
     inFlight = undefined

@@ -1,30 +1,41 @@
 import type { DuckDBConnection } from '@duckdb/node-api'
 import type { LatestBatch, LatestRows, PullLatestRequest, PullOptions } from '../offline-store.js'
 import { run, type JobContext } from './duckdb-historical-job.js'
-import { castFeature } from './duckdb-historical-sql.js'
+import { castFeature, orderKey } from './duckdb-historical-sql.js'
 import { ident, timestampLiteral } from './duckdb-sql.js'
 import { valueTypeToDuckdbType } from './duckdb-types.js'
 import { toJsDates } from './duckdb-values.js'
 
 const EVENT_US = '__morsel_event_us'
+const LATEST = '__morsel_latest'
 
-/** The SQL of a pull: the latest row per entity within the window, and the number of such rows. */
+/**
+ * The SQL of a pull: the latest row per entity within the window, and the number of such rows.
+ * "Latest" is `arg_max` over the (event time, created time) key that the point-in-time join
+ * uses too, so both agree on ties; a null created time loses to any other.
+ */
 export function pullLatestSql(request: PullLatestRequest, relation: string): { readonly count: string; readonly select: string } {
   const ts = `CAST(${ident(request.timestampField)} AS TIMESTAMPTZ)`
-  const keys = request.joinKeys.map((k) => `CAST(${ident(k.column)} AS ${valueTypeToDuckdbType(k.valueType)}) AS ${ident(k.name)}`)
+  const created = request.createdTimestampColumn !== '' ? `CAST(${ident(request.createdTimestampColumn)} AS TIMESTAMPTZ)` : 'CAST(NULL AS TIMESTAMPTZ)'
+  const keys = request.joinKeys.map((k) => `CAST(${ident(k.column)} AS ${valueTypeToDuckdbType(k.valueType)})`)
   // Rows without a key cannot be addressed online, and rows without a time are in no window.
   const where = [`${ts} BETWEEN ${timestampLiteral(request.startMicros)} AND ${timestampLiteral(request.endMicros)}`, ...request.joinKeys.map((k) => `${ident(k.column)} IS NOT NULL`)].join(' AND ')
-  const partition = request.joinKeys.map((k) => ident(k.column)).join(', ')
-  const order = [`${ts} DESC`, ...(request.createdTimestampColumn !== '' ? [`CAST(${ident(request.createdTimestampColumn)} AS TIMESTAMPTZ) DESC NULLS LAST`] : [])].join(', ')
+  const features = request.features.map((f) => `${ident(f.name)} := ${castFeature(ident(f.column), f.valueType)}`)
   const comment = `-- latest row per entity of feature view '${request.view}' from source '${request.source.name}'`.replace(/[\r\n]+/g, ' ')
   return {
-    count: `SELECT count(*) FROM (SELECT DISTINCT ${partition} FROM ${relation} WHERE ${where})`,
+    count: `SELECT count(*) FROM (SELECT DISTINCT ${keys.join(', ')} FROM ${relation} WHERE ${where})`,
     select: [
       comment,
-      `SELECT ${[...keys, ...request.features.map((f) => `${castFeature(ident(f.column), f.valueType)} AS ${ident(f.name)}`), `epoch_us(${ts}) AS ${EVENT_US}`].join(', ')}`,
-      `FROM ${relation}`,
-      `WHERE ${where}`,
-      `QUALIFY row_number() OVER (PARTITION BY ${partition} ORDER BY ${order}) = 1`,
+      `SELECT ${[...request.joinKeys.map((k) => ident(k.name)), ...(features.length > 0 ? [`UNNEST(${LATEST})`] : []), EVENT_US].join(', ')} FROM (`,
+      `  SELECT ${[
+        ...keys.map((k, i) => `${k} AS ${ident((request.joinKeys[i] as { name: string }).name)}`),
+        ...(features.length > 0 ? [`arg_max(struct_pack(${features.join(', ')}), ${orderKey(ts, created)}) AS ${LATEST}`] : []),
+        `max(epoch_us(${ts})) AS ${EVENT_US}`,
+      ].join(', ')}`,
+      `  FROM ${relation}`,
+      `  WHERE ${where}`,
+      `  GROUP BY ${keys.map((_, i) => String(i + 1)).join(', ')}`,
+      ')',
     ].join('\n'),
   }
 }
