@@ -79,6 +79,8 @@ export class RedisOnlineStore implements OnlineStore {
   readonly #replicaReads: boolean
   readonly #ttlArg: string
   readonly #writeFields = new Map<string, { readonly features: readonly string[]; readonly fields: readonly Buffer[] }>()
+  /** When Redis last answered anything; a long silence with work pending replaces the connection. */
+  #lastReplyAt = Date.now()
   #closed = false
 
   constructor(transport: RedisTransport, config: RedisOnlineStoreConfig, ctx: OnlineStoreContext, cache?: TrackingCache) {
@@ -303,7 +305,7 @@ export class RedisOnlineStore implements OnlineStore {
       const masters = await this.#withDeadline(this.#transport.masters(), options, 'checking health')
       await this.#withDeadline(Promise.all(masters.map((m) => m.command(['PING']))), options, 'checking health')
       const latencyMs = performance.now() - t0
-      const stats: Record<string, number> = { nodes: masters.length }
+      const stats: Record<string, number> = { nodes: masters.length, connection_resets: this.#transport.resets }
       try {
         const infos = await this.#withDeadline(Promise.all(masters.map((m) => m.command(['INFO']))), options, 'reading INFO')
         for (const info of infos) {
@@ -404,6 +406,7 @@ export class RedisOnlineStore implements OnlineStore {
           timer = setTimeout(onTimeout, this.#timeoutMs)
           return
         }
+        if (remaining === n) this.#replaceIfSilent()
         const err = new MorselError(
           'MORSEL_STORE_UNAVAILABLE',
           `${this.#where()} did not answer within ${this.#timeoutMs} ms (\`command_timeout_ms\`) while ${doing}; ${remaining} of ${n} commands are unanswered.`,
@@ -418,7 +421,12 @@ export class RedisOnlineStore implements OnlineStore {
       const onAbort = (): void => finish(abortError(doing, signal!))
       let timer = setTimeout(onTimeout, this.#timeoutMs)
       signal?.addEventListener('abort', onAbort, { once: true })
+      let answered = false
       transport.send(commands, routes, replica, (i, reply, err) => {
+        if (!answered) {
+          answered = true
+          this.#lastReplyAt = Date.now()
+        }
         if (settled) return
         if (err !== undefined) {
           if (failFast) {
@@ -430,6 +438,17 @@ export class RedisOnlineStore implements OnlineStore {
         if (--remaining === 0) finish()
       })
     })
+  }
+
+  /**
+   * A socket that stays open while the server behind it is gone (host replaced, packets dropped)
+   * is something node-redis cannot notice until TCP gives up, which takes minutes; when Redis has
+   * said nothing for two deadlines in a row, open a new connection instead.
+   */
+  #replaceIfSilent(): void {
+    if (Date.now() - this.#lastReplyAt < 2 * this.#timeoutMs) return
+    this.#lastReplyAt = Date.now()
+    this.#transport.reset()
   }
 
   async #withDeadline<T>(work: Promise<T>, options: OperationOptions | undefined, doing: string): Promise<T> {

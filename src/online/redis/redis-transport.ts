@@ -30,6 +30,10 @@ export interface RedisTransport {
   send(commands: ReadonlyArray<readonly RedisArgument[]>, keys: readonly Buffer[], replica: boolean, done: ReplyCallback): void
   /** Every master, to run keyless commands on (SCAN, INFO, PING). */
   masters(): Promise<MasterNode[]>
+  /** Drops the connection and opens a new one in the background (see ReplaceableTransport). */
+  reset(): void
+  /** How many times `reset` replaced the connection. */
+  readonly resets: number
   close(): Promise<void>
 }
 
@@ -182,6 +186,8 @@ function clientOptions(s: Settings, sink: TrackingInvalidationSink | undefined) 
     // Fail at once while disconnected instead of queueing work that callers wait on.
     disableOfflineQueue: true,
     commandOptions: { timeout: 0 },
+    // A bound on commands waiting for a silent server, so memory cannot grow without limit.
+    commandsQueueMaxLength: 250_000,
     // No handshake commands beyond HELLO (and CLIENT TRACKING for the cache), so the documented
     // ACL rule is complete and a restricted user leaves nothing in ACL LOG.
     disableClientInfo: true,
@@ -250,6 +256,96 @@ async function connectWithin(
   })
 }
 
+/** What the three node-redis entry points (client, cluster, sentinel) have in common. */
+interface Connection {
+  readonly isReady: boolean
+  readonly isOpen: boolean
+  connect(): Promise<unknown>
+  close(): Promise<unknown>
+  destroy(): unknown
+  on(event: string, listener: (err: unknown) => void): unknown
+}
+
+/**
+ * Holds one node-redis connection object and can replace it. node-redis reconnects by itself when
+ * a socket closes; `reset` is for the case it cannot see: a peer that vanished without closing
+ * the connection (a replaced host, a network black hole), where replies simply never come.
+ */
+abstract class ReplaceableTransport<C extends Connection> implements RedisTransport {
+  readonly description: RedisEndpointDescription
+  lastError: unknown
+  resets = 0
+  protected current: C
+  readonly #create: () => C
+  readonly #errorEvents: readonly string[]
+  #closed = false
+
+  protected constructor(create: () => C, errorEvents: readonly string[], description: RedisEndpointDescription) {
+    this.#create = create
+    this.#errorEvents = errorEvents
+    this.description = description
+    this.current = this.#make()
+  }
+
+  #make(): C {
+    const c = this.#create()
+    const remember = (err: unknown): void => {
+      if (c === this.current) this.lastError = err
+    }
+    for (const e of this.#errorEvents) c.on(e, remember)
+    return c
+  }
+
+  protected async start(s: Settings): Promise<void> {
+    const c = this.current
+    await connectWithin(() => c.connect(), () => c.destroy(), c as unknown as EventEmitter, this.#errorEvents, s)
+  }
+
+  get ready(): boolean {
+    return this.current.isReady
+  }
+
+  reset(): void {
+    if (this.#closed) return
+    const old = this.current
+    this.current = this.#make()
+    this.resets++
+    try {
+      const destroyed = old.destroy()
+      if (destroyed instanceof Promise) destroyed.catch(() => undefined)
+    } catch {
+      // Already torn down.
+    }
+    const fresh = this.current
+    fresh.connect().catch((err: unknown) => {
+      // Cluster and sentinel give up after a while; keep trying until closed.
+      if (this.#closed || fresh !== this.current) return
+      this.lastError = err
+      setTimeout(() => {
+        if (fresh === this.current) this.reset()
+      }, 1_000).unref()
+    })
+  }
+
+  abstract send(commands: ReadonlyArray<readonly RedisArgument[]>, keys: readonly Buffer[], replica: boolean, done: ReplyCallback): void
+  abstract masters(): Promise<MasterNode[]>
+
+  async close(): Promise<void> {
+    this.#closed = true
+    const c = this.current
+    if (c.isOpen) {
+      await c.close().catch(() => {
+        const destroyed = c.destroy()
+        if (destroyed instanceof Promise) return destroyed.catch(() => undefined)
+        return undefined
+      })
+    } else {
+      const destroyed = c.destroy()
+      if (destroyed instanceof Promise) await destroyed.catch(() => undefined)
+    }
+  }
+}
+
 type StandaloneClient = ReturnType<typeof createStandaloneClient>
 
 function createStandaloneClient(s: Settings, sink: TrackingInvalidationSink | undefined) {
@@ -261,32 +357,15 @@ function createStandaloneClient(s: Settings, sink: TrackingInvalidationSink | un
   })
 }
 
-class StandaloneTransport implements RedisTransport {
-  readonly description: RedisEndpointDescription
-  lastError: unknown
-  readonly #client: StandaloneClient
-
-  private constructor(client: StandaloneClient, description: RedisEndpointDescription) {
-    this.#client = client
-    this.description = description
-    client.on('error', (err: unknown) => {
-      this.lastError = err
-    })
-  }
-
+class StandaloneTransport extends ReplaceableTransport<StandaloneClient> {
   static async connect(s: Settings, options: TransportOptions): Promise<RedisTransport> {
-    const client = createStandaloneClient(s, options.invalidationSink)
-    const transport = new StandaloneTransport(client, s.description)
-    await connectWithin(() => client.connect(), () => client.destroy(), client, ['error'], s)
+    const transport = new StandaloneTransport(() => createStandaloneClient(s, options.invalidationSink), ['error'], s.description)
+    await transport.start(s)
     return transport
   }
 
-  get ready(): boolean {
-    return this.#client.isReady
-  }
-
   send(commands: ReadonlyArray<readonly RedisArgument[]>, _keys: readonly Buffer[], _replica: boolean, done: ReplyCallback): void {
-    const client = this.#client
+    const client = this.current
     for (let i = 0; i < commands.length; i++) {
       client.sendCommand(commands[i]!, COMMAND_OPTIONS).then(
         (reply) => done(i, reply, undefined),
@@ -296,12 +375,8 @@ class StandaloneTransport implements RedisTransport {
   }
 
   async masters(): Promise<MasterNode[]> {
-    const client = this.#client
+    const client = this.current
     return [{ address: this.description.nodes, command: (args) => client.sendCommand(args, COMMAND_OPTIONS) }]
-  }
-
-  async close(): Promise<void> {
-    if (this.#client.isOpen) await this.#client.close().catch(() => this.#client.destroy())
   }
 }
 
@@ -323,37 +398,23 @@ function createClusterClient(s: Settings, config: RedisOnlineStoreConfig, sink: 
   })
 }
 
-class ClusterTransport implements RedisTransport {
-  readonly description: RedisEndpointDescription
-  lastError: unknown
-  readonly #cluster: Cluster
+class ClusterTransport extends ReplaceableTransport<Cluster> {
   readonly #replicas: boolean
   #nextReplica = 0
 
-  private constructor(cluster: Cluster, description: RedisEndpointDescription, replicas: boolean) {
-    this.#cluster = cluster
-    this.description = description
-    this.#replicas = replicas
-    const remember = (err: unknown): void => {
-      this.lastError = err
-    }
-    cluster.on('error', remember)
-    cluster.on('node-error', remember)
+  private constructor(s: Settings, options: TransportOptions) {
+    super(() => createClusterClient(s, options.config, options.invalidationSink), ['error', 'node-error'], s.description)
+    this.#replicas = options.config.read_from_replicas
   }
 
   static async connect(s: Settings, options: TransportOptions): Promise<RedisTransport> {
-    const cluster = createClusterClient(s, options.config, options.invalidationSink)
-    const transport = new ClusterTransport(cluster, s.description, options.config.read_from_replicas)
-    await connectWithin(() => cluster.connect(), () => cluster.destroy(), cluster, ['error', 'node-error'], s)
+    const transport = new ClusterTransport(s, options)
+    await transport.start(s)
     return transport
   }
 
-  get ready(): boolean {
-    return this.#cluster.isReady
-  }
-
   send(commands: ReadonlyArray<readonly RedisArgument[]>, keys: readonly Buffer[], replica: boolean, done: ReplyCallback): void {
-    const cluster = this.#cluster
+    const cluster = this.current
     const slots = cluster.slots
     const useReplica = replica && this.#replicas
     for (let i = 0; i < commands.length; i++) {
@@ -363,7 +424,7 @@ class ClusterTransport implements RedisTransport {
       if (useReplica && replicas !== undefined && replicas.length > 0) node = replicas[this.#nextReplica++ % replicas.length]
       const client = node?.client
       if (client === undefined || !client.isReady) {
-        this.#viaLibrary(i, commands[i]!, keys[i]!, useReplica, done)
+        this.#viaLibrary(cluster, i, commands[i]!, keys[i]!, useReplica, done)
         continue
       }
       client.sendCommand(commands[i]!, COMMAND_OPTIONS).then(
@@ -371,17 +432,17 @@ class ClusterTransport implements RedisTransport {
         (err: unknown) => {
           // The slot moved (resharding, failover): node-redis follows MOVED/ASK and refreshes
           // its slot map on this path.
-          if (err instanceof Error && /^(MOVED|ASK) /.test(err.message)) this.#viaLibrary(i, commands[i]!, keys[i]!, useReplica, done)
+          if (err instanceof Error && /^(MOVED|ASK) /.test(err.message)) this.#viaLibrary(cluster, i, commands[i]!, keys[i]!, useReplica, done)
           else done(i, undefined, err)
         },
       )
     }
   }
 
-  #viaLibrary(i: number, command: readonly RedisArgument[], key: Buffer, replica: boolean, done: ReplyCallback): void {
+  #viaLibrary(cluster: Cluster, i: number, command: readonly RedisArgument[], key: Buffer, replica: boolean, done: ReplyCallback): void {
     let sent: Promise<unknown>
     try {
-      sent = this.#cluster.sendCommand(key, replica, command as RedisArgument[], COMMAND_OPTIONS)
+      sent = cluster.sendCommand(key, replica, command as RedisArgument[], COMMAND_OPTIONS)
     } catch (err) {
       done(i, undefined, err)
       return
@@ -393,17 +454,13 @@ class ClusterTransport implements RedisTransport {
   }
 
   async masters(): Promise<MasterNode[]> {
-    const cluster = this.#cluster
+    const cluster = this.current
     return Promise.all(
       cluster.masters.map(async (m) => {
         const client = await cluster.nodeClient(m)
         return { address: m.address, command: (args: readonly RedisArgument[]) => client.sendCommand(args, COMMAND_OPTIONS) }
       }),
     )
-  }
-
-  async close(): Promise<void> {
-    if (this.#cluster.isOpen) await this.#cluster.close().catch(() => this.#cluster.destroy())
   }
 }
 
@@ -435,32 +492,15 @@ function createSentinelClient(s: Settings, config: RedisOnlineStoreConfig, sink:
   })
 }
 
-class SentinelTransport implements RedisTransport {
-  readonly description: RedisEndpointDescription
-  lastError: unknown
-  readonly #sentinel: Sentinel
-
-  private constructor(sentinel: Sentinel, description: RedisEndpointDescription) {
-    this.#sentinel = sentinel
-    this.description = description
-    sentinel.on('error', (err: unknown) => {
-      this.lastError = err
-    })
-  }
-
+class SentinelTransport extends ReplaceableTransport<Sentinel> {
   static async connect(s: Settings, options: TransportOptions): Promise<RedisTransport> {
-    const sentinel = createSentinelClient(s, options.config, options.invalidationSink)
-    const transport = new SentinelTransport(sentinel, s.description)
-    await connectWithin(() => sentinel.connect(), () => sentinel.destroy(), sentinel, ['error'], s)
+    const transport = new SentinelTransport(() => createSentinelClient(s, options.config, options.invalidationSink), ['error'], s.description)
+    await transport.start(s)
     return transport
   }
 
-  get ready(): boolean {
-    return this.#sentinel.isReady
-  }
-
   send(commands: ReadonlyArray<readonly RedisArgument[]>, _keys: readonly Buffer[], replica: boolean, done: ReplyCallback): void {
-    const sentinel = this.#sentinel
+    const sentinel = this.current
     for (let i = 0; i < commands.length; i++) {
       sentinel.sendCommand(replica, commands[i] as RedisArgument[], COMMAND_OPTIONS).then(
         (reply) => done(i, reply, undefined),
@@ -470,7 +510,7 @@ class SentinelTransport implements RedisTransport {
   }
 
   async masters(): Promise<MasterNode[]> {
-    const sentinel = this.#sentinel
+    const sentinel = this.current
     const master = sentinel.getMasterNode()
     return [
       {
@@ -478,9 +518,5 @@ class SentinelTransport implements RedisTransport {
         command: (args) => sentinel.sendCommand(false, args as RedisArgument[], COMMAND_OPTIONS),
       },
     ]
-  }
-
-  async close(): Promise<void> {
-    if (this.#sentinel.isOpen) await this.#sentinel.close().catch(() => this.#sentinel.destroy())
   }
 }
