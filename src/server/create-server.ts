@@ -153,10 +153,16 @@ export function createServer(store: FeatureStore, options: CreateServerOptions =
     })
     health.start()
   })
+  let idleSweep: NodeJS.Timeout | undefined
   app.addHook('preClose', async () => {
+    // Keep-alive connections that finish their last request while the server drains would stay
+    // open until their idle timeout: close each as soon as it is idle.
+    idleSweep = setInterval(() => app.server.closeIdleConnections(), 50)
+    idleSweep.unref()
     await jobs.drain(config.shutdownTimeoutMs)
   })
   app.addHook('onClose', async () => {
+    clearInterval(idleSweep)
     health.stop()
     unsubscribe?.()
     store.registry.stopAutoRefresh()
