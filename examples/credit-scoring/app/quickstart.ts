@@ -23,7 +23,7 @@ import { CREDIT_TABLES, readManifest, tablesPresent, type DataManifest } from '.
 import { GENERATOR_VERSION, generateCreditData } from './generate-data.js'
 import { importCreditData } from './import-data.js'
 import { TUTORIAL_APPLICATION, decideLoan, type LoanApplication, type LoanDecision } from './score.js'
-import { trainCreditModel } from './train.js'
+import { fitCreditModel, loadTrainingSet } from './train.js'
 
 export interface QuickstartOptions {
   /** The feature repository. Default: the example's folder. */
@@ -79,15 +79,18 @@ export async function runQuickstart(options: QuickstartOptions = {}): Promise<Qu
       log(`[3/5] Model: found ${MODEL_FILE} (held-out AUC ${model.training.holdout.auc.toFixed(3)}, trained ${model.training.trainedAt.slice(0, 10)})`)
     } else {
       if (model !== undefined) log(`[3/5] Model: ${MODEL_FILE} is out of date (${reason}); training a new one`)
-      model = await trainCreditModel({ store, loanTable: join(dataDir, CREDIT_TABLES.loans.file), data: { ...manifest } })
+      const set = await loadTrainingSet({ store, loanTable: join(dataDir, CREDIT_TABLES.loans.file) })
+      const covered = set.rows.filter((r) => r.credit_card_due !== null).length / set.rows.length
+      log(
+        `[3/5] Training set: ${fmt(set.rows.length)} loans with their features as of each loan's date ` +
+          `(a credit-history snapshot within its 90-day ttl for ${(covered * 100).toFixed(1)}% of loans) ${took(t)}`,
+      )
+      t = performance.now()
+      model = fitCreditModel(set, { data: { ...manifest } })
       model.save(modelPath)
       const tr = model.training
       log(
-        `[3/5] Training set: ${fmt(tr.rows)} loans × ${model.encoder.columns.length} inputs, joined point in time ` +
-          `(a credit-history snapshot within its 90-day ttl for ${(tr.creditHistoryCoverage * 100).toFixed(1)}% of loans)`,
-      )
-      log(
-        `      Model: ${model.gbdt.trees.length} trees; held out the latest ${fmt(tr.holdoutRows)} loans: ` +
+        `      Model: ${model.gbdt.trees.length} trees on ${model.encoder.columns.length} inputs; held out the latest ${fmt(tr.holdoutRows)} loans: ` +
           `AUC ${tr.holdout.auc.toFixed(3)}, accuracy ${tr.holdout.accuracy.toFixed(3)} ` +
           `(training AUC ${tr.train.auc.toFixed(3)}); saved to ${MODEL_FILE} ${took(t)}`,
       )
