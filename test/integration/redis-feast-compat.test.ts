@@ -4,7 +4,7 @@ import { createClient, RESP_TYPES } from 'redis'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { encodeTimestamp, encodeValue, featureFieldKey } from '../../src/encoding/index.js'
 import { FeatureStore } from '../../src/index.js'
-import { ValueType, type ValueTypeCode } from '../../src/types/value-type.js'
+import { ValueType } from '../../src/types/value-type.js'
 import { specBytes } from '../unit/encoding/spec-bytes.js'
 import { csv, makeRepo } from '../support/temp-repo.js'
 
@@ -99,7 +99,7 @@ afterEach(() => {
 
 /** The whole hash at a key, as field hex → value hex. */
 async function hash(key: Buffer): Promise<Record<string, string>> {
-  const flat = (await raw.sendCommand(['HGETALL', key])) as Buffer[]
+  const flat = await raw.sendCommand<Buffer[]>(['HGETALL', key])
   const out: Record<string, string> = {}
   for (let i = 0; i < flat.length; i += 2) out[flat[i]!.toString('hex')] = flat[i + 1]!.toString('hex')
   return out
@@ -138,7 +138,7 @@ const ALL_TYPES: ReadonlyArray<{ name: string; js: unknown; bytes: string }> = [
   { name: 'li32', js: [-1, 0, 7], bytes: encodeValue([-1, 0, 7], ValueType.INT32_LIST).toString('hex') },
   { name: 'lf64', js: [0.25, -2], bytes: encodeValue([0.25, -2], ValueType.DOUBLE_LIST).toString('hex') },
   { name: 'lflag', js: [true, false], bytes: encodeValue([true, false], ValueType.BOOL_LIST).toString('hex') },
-  { name: 'lts', js: [new Date(T_MS), new Date(0)], bytes: encodeValue([new Date(T_MS), new Date(0)], ValueType.UNIX_TIMESTAMP_LIST as ValueTypeCode).toString('hex') },
+  { name: 'lts', js: [new Date(T_MS), new Date(0)], bytes: encodeValue([new Date(T_MS), new Date(0)], ValueType.UNIX_TIMESTAMP_LIST).toString('hex') },
 ]
 
 describe('Morsel writes exactly the bytes Feast writes', () => {
@@ -263,7 +263,7 @@ describe('where Feast’s Redis path is wrong, Morsel is right', () => {
     ])
     expect(Object.keys(await hash(mineKey)).length).toBeGreaterThan(0)
     const teardown = await v3.teardown()
-    expect(teardown.views.sort()).toEqual(['all_types', 'person_demographics', 'zipcode_features'])
+    expect([...teardown.views].sort()).toEqual(['all_types', 'person_demographics', 'zipcode_features'])
     expect(await hash(mineKey)).toEqual({})
     expect(await hash(Buffer.concat([ssnKey('written_by_feast', 3), Buffer.from(P3)]))).toEqual({})
     expect((await hash(theirsKey))[field('zipcode_features', 'city')]).toBe(hex('12 06 "THEIRS"'))
