@@ -5,7 +5,7 @@ import type { RepoConfig } from '../config/repo-config.js'
 import { MorselError } from '../errors/index.js'
 import { FeatureStore } from '../feature-store.js'
 import { createOnlineStore } from '../online/backends.js'
-import { createServer } from './create-server.js'
+import { checkExposure, createServer } from './create-server.js'
 import type { FeatureServerConfig } from './feature-server-config.js'
 import { InstrumentedOnlineStore } from './instrumented-online-store.js'
 import { ServerMetrics } from './server-metrics.js'
@@ -88,6 +88,8 @@ export async function startFeatureServer(options: StartFeatureServerOptions = {}
     ...(options.port !== undefined && { port: options.port }),
     ...(options.tls !== undefined && { tls: options.tls }),
   }
+  // Before connecting to anything: a refused configuration should fail at once.
+  checkExposure(serverConfig.host, serverConfig)
   const logger =
     options.logger ??
     pino({
