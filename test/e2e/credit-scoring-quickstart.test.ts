@@ -55,7 +55,7 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true })
 })
 
-describe('the credit-scoring quickstart on generated data', () => {
+describe('the credit-scoring quickstart', () => {
   let repo: string
   let first: string
 
@@ -129,19 +129,23 @@ describe('the credit-scoring quickstart on generated data', () => {
       await store.close()
     }
   }, 180_000)
-})
 
-describe('the credit-scoring quickstart on the tutorial files', () => {
-  it('imports them, trains on them and decides the tutorial loan', async () => {
+  it("runs the same pipeline on the tutorial's files, starting the project over when the tables change", async () => {
     requireSharedCreditData()
-    const repo = copyExample()
-    const out = await quickstart(['--repo', repo, '--from', SHARED_CREDIT_DATA])
+    // A copy of the repository above, with its generated data, registry, online store and model.
+    const switched = mkdtempSync(join(tmpdir(), 'morsel-credit-quickstart-'))
+    dirs.push(switched)
+    cpSync(repo, switched, { recursive: true })
+    const out = await quickstart(['--repo', switched, '--from', SHARED_CREDIT_DATA])
     expect(out).toMatch(/\[1\/5\] Data: imported 28,638 loans, 28,844 ZIP codes, 1,000 credit-history snapshots/)
+    expect(out).toMatch(/The tables changed: removed the project's registered objects and online data first/)
+    expect(out).toMatch(/\[3\/5\] Model: model\/credit-model\.json is out of date \(it was trained on other data\)/)
     // The published credit history is one snapshot from 2020-04-26, more than 90 days before every loan.
     expect(out).toMatch(/within its 90-day ttl for 0\.0% of loans/)
     expect(metric(out, 'AUC')).toBeGreaterThan(0.85)
     expect(metric(out, 'accuracy')).toBeGreaterThan(0.8)
     expect(out).toMatch(/\[4\/5\] Materialize into sqlite: credit_history 0 rows/)
+    // The generated credit history served before went with the old project state.
     expect(out).toMatch(vectorLine('credit_card_due', 'null', 'NOT_FOUND'))
     expect(out).toMatch(vectorLine('loan_to_income', '0\\.5932', 'PRESENT'))
     expect(decision(out)).toBe('Loan rejected!')

@@ -68,6 +68,12 @@ export async function runQuickstart(options: QuickstartOptions = {}): Promise<Qu
   try {
     // 2. Apply
     t = performance.now()
+    if (action !== 'found') {
+      // New tables under an old registry: what was materialized, and when, describes data that is
+      // gone, and incremental runs would skip new rows dated before the last run. Start over.
+      const { views } = await store.teardown()
+      if (views.length > 0) log(`      The tables changed: removed the project's registered objects and online data first`)
+    }
     log(`[2/5] Apply: ${describeApply(await store.apply())} ${took(t)}`)
 
     // 3. Train
@@ -78,11 +84,12 @@ export async function runQuickstart(options: QuickstartOptions = {}): Promise<Qu
     if (model !== undefined && reason === undefined) {
       log(`[3/5] Model: found ${MODEL_FILE} (held-out AUC ${model.training.holdout.auc.toFixed(3)}, trained ${model.training.trainedAt.slice(0, 10)})`)
     } else {
-      if (model !== undefined) log(`[3/5] Model: ${MODEL_FILE} is out of date (${reason}); training a new one`)
+      if (model !== undefined) log(`[3/5] Model: ${MODEL_FILE} is out of date (${reason ?? ''}); training a new one`)
+      const prefix = model === undefined ? '[3/5]' : '     '
       const set = await loadTrainingSet({ store, loanTable: join(dataDir, CREDIT_TABLES.loans.file) })
       const covered = set.rows.filter((r) => r.credit_card_due !== null).length / set.rows.length
       log(
-        `[3/5] Training set: ${fmt(set.rows.length)} loans with their features as of each loan's date ` +
+        `${prefix} Training set: ${fmt(set.rows.length)} loans with their features as of each loan's date ` +
           `(a credit-history snapshot within its 90-day ttl for ${(covered * 100).toFixed(1)}% of loans) ${took(t)}`,
       )
       t = performance.now()
