@@ -106,8 +106,14 @@ export class CreditModel {
     if (json.format !== 'credit-scoring-model' || json.version !== 1 || typeof json.threshold !== 'number' || json.training === undefined) {
       throw new Error(`${path} is not a credit-scoring model file (version 1). Delete it to train a new model.`)
     }
-    const encoder = TabularEncoder.fromJSON(json.encoder)
-    const gbdt = GbdtModel.fromJSON(json.gbdt)
+    let encoder: TabularEncoder
+    let gbdt: GbdtModel
+    try {
+      encoder = TabularEncoder.fromJSON(json.encoder)
+      gbdt = GbdtModel.fromJSON(json.gbdt)
+    } catch (err) {
+      throw new Error(`${path}: ${(err as Error).message} Delete it to train a new model.`, { cause: err })
+    }
     if (gbdt.featureNames.join() !== encoder.featureNames.join()) throw new Error(`${path}: the encoder's columns and the trees' features differ. Delete it to train a new model.`)
     return new CreditModel(encoder, gbdt, json.threshold, json.training)
   }
