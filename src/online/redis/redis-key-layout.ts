@@ -39,6 +39,11 @@ export class RedisKeyLayout {
     return Buffer.concat([escapeGlob(entityKeyPrefix(joinKeys, this.version)), Buffer.from('*'), escapeGlob(this.suffix)])
   }
 
+  /** A SCAN MATCH pattern for every key ending with this project's name (`owns` decides). */
+  projectPattern(): Buffer {
+    return Buffer.concat([Buffer.from('*'), escapeGlob(this.suffix)])
+  }
+
   /**
    * Whether `key` is exactly `<an entity key of these join keys> ‖ <this project>`: the entity key
    * is parsed (v3 keys carry their lengths; for v2 the join-key names fix them) and the rest must

@@ -33,12 +33,26 @@ export async function createRedisOnlineStore(config: RedisOnlineStoreConfig, ctx
 }
 
 /**
- * When a read wants at least this many fields of an entity, it asks for the whole hash (HGETALL)
- * instead of naming the fields (HMGET): Redis finds each HMGET field by scanning the listpack, so
- * naming many fields costs the server more than returning all of them (docs/online-stores/redis.md,
- * "Reads").
+ * How an entity is read: naming its fields (HMGET) or taking the whole hash (HGETALL). Redis finds
+ * each HMGET field by scanning the hash's listpack, and the client pays for every field name it
+ * sends, so when a read wants most of the hash, HGETALL is cheaper on both sides (2–4× in
+ * docs/online-stores/redis.md, "Reads"); when it wants a small part of a wide hash, HMGET is. The
+ * hash's width is not known when a read is compiled (other views share it), so each compiled read
+ * learns it: it starts with HGETALL, measures which share of the returned bytes it kept, and keeps
+ * HGETALL while that share is at least half; otherwise it uses HMGET and looks again every
+ * PROBE_EVERY reads, since views may be added to the hash.
  */
-export const HGETALL_MIN_FIELDS = 24
+const KEEP_HGETALL_AT = 0.5
+/** Keys SCAN examines per call when deleting: large, so a big keyspace takes few round trips. */
+const SCAN_COUNT = 5000
+const PROBE_EVERY = 128
+
+interface ReadMode {
+  hgetall: boolean
+  /** Moving average of the share of an HGETALL reply's bytes the read kept; -1 before any. */
+  kept: number
+  reads: number
+}
 
 /** The compiled read of one group of views: its HMGET template, or how to sort an HGETALL. */
 interface ReadShape {
@@ -46,7 +60,7 @@ interface ReadShape {
   readonly id: number
   /** `['HMGET', <key>, …fields]`, fields in cell order; slot 1 is replaced per entity. */
   readonly template: readonly RedisArgument[]
-  readonly hgetall: boolean
+  readonly mode: ReadMode
   readonly cellCount: number
   readonly featureCells: number
   /** For HGETALL replies: feature field (as a little-endian u32) → cell, `_ts:<view>` → cell. */
@@ -113,7 +127,7 @@ export class RedisOnlineStore implements OnlineStore {
       return {
         id: nextShapeId++,
         template: ['HMGET', Buffer.alloc(0), ...fields],
-        hgetall: fields.length >= HGETALL_MIN_FIELDS,
+        mode: { hgetall: true, kept: -1, reads: 0 },
         cellCount: fields.length,
         featureCells,
         featureIndex,
@@ -133,8 +147,11 @@ export class RedisOnlineStore implements OnlineStore {
     // Where each command's answer goes: group and position, packed as g * 2^32 + k.
     const targets: number[] = []
     const cacheKeys: string[] = []
+    const hgetall: boolean[] = new Array<boolean>(shapes.length)
     for (let g = 0; g < shapes.length; g++) {
       const shape = shapes[g]!
+      const mode = shape.mode
+      const whole = (hgetall[g] = mode.hgetall || ++mode.reads % PROBE_EVERY === 0)
       const groupKeys = keys[g] ?? []
       const out = new Array<EntityCells | null>(groupKeys.length)
       result[g] = out
@@ -150,7 +167,7 @@ export class RedisOnlineStore implements OnlineStore {
           cacheKeys.push(id)
         }
         let command: RedisArgument[]
-        if (shape.hgetall) command = ['HGETALL', key]
+        if (whole) command = ['HGETALL', key]
         else {
           command = shape.template.slice()
           command[1] = key
@@ -169,7 +186,7 @@ export class RedisOnlineStore implements OnlineStore {
         const target = targets[i]!
         const g = Math.floor(target / 4294967296)
         const shape = shapes[g]!
-        const cells = shape.hgetall ? fromHash(replies[i] as Buffer[], shape) : fromFields(replies[i] as Array<Buffer | null>, shape)
+        const cells = hgetall[g] ? fromHash(replies[i] as Buffer[], shape) : fromFields(replies[i] as Array<Buffer | null>, shape)
         result[g]![target - g * 4294967296] = cells
         if (cache !== undefined) cache.store(cacheKeys[i]!, shape.id, cells === null ? null : compact(cells), seq)
       }
@@ -269,32 +286,33 @@ export class RedisOnlineStore implements OnlineStore {
       group.fields.push(...featureFields(view.name, view.features), timestampField(view.name))
     }
     if (groups.size === 0) return
+    const all = [...groups.values()]
+    // One pass over the keyspace for every join-key set (SCAN visits every key whatever the
+    // pattern); with one set, its prefix lets the server filter more.
+    const pattern = all.length === 1 ? this.layout.scanPattern(all[0]!.joinKeys) : this.layout.projectPattern()
     const masters = await this.#withDeadline(this.#transport.masters(), options, 'listing the Redis masters')
-    for (const group of groups.values()) {
-      const pattern = this.layout.scanPattern(group.joinKeys)
-      await Promise.all(
-        masters.map(async (master) => {
-          let cursor: RedisArgument = '0'
-          do {
-            const page = (await this.#withDeadline(
-              master.command(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000']),
-              options,
-              'scanning for keys to delete',
-            )) as [Buffer, Buffer[]]
-            cursor = page[0]
-            const owned = page[1].filter((key) => this.layout.owns(key, group.joinKeys))
-            if (owned.length > 0) {
-              await this.#withDeadline(
-                Promise.all(owned.map((key) => master.command(['HDEL', key, ...group.fields]))),
-                options,
-                'deleting feature values',
-              )
-              this.#cache?.flush()
-            }
-          } while (cursor.toString() !== '0')
-        }),
-      )
-    }
+    await Promise.all(
+      masters.map(async (master) => {
+        let cursor: RedisArgument = '0'
+        do {
+          const page = (await this.#withDeadline(
+            master.command(['SCAN', cursor, 'MATCH', pattern, 'COUNT', String(SCAN_COUNT)]),
+            options,
+            'scanning for keys to delete',
+          )) as [Buffer, Buffer[]]
+          cursor = page[0]
+          const deletes: Array<Promise<unknown>> = []
+          for (const key of page[1]) {
+            const group = all.find((g) => this.layout.owns(key, g.joinKeys))
+            if (group !== undefined) deletes.push(master.command(['HDEL', key, ...group.fields]))
+          }
+          if (deletes.length > 0) {
+            await this.#withDeadline(Promise.all(deletes), options, 'deleting feature values')
+            this.#cache?.flush()
+          }
+        } while (cursor.toString() !== '0')
+      }),
+    )
   }
 
   async health(options?: OperationOptions): Promise<OnlineStoreHealth> {
@@ -515,20 +533,34 @@ function fromFields(reply: Array<Buffer | null>, shape: ReadShape): EntityCells 
   return null
 }
 
-/** HGETALL reply (field, value, …) → cells in the shape's order. */
+/** HGETALL reply (field, value, …) → cells in the shape's order; also teaches the shape's read mode. */
 function fromHash(reply: Buffer[], shape: ReadShape): EntityCells | null {
   if (reply.length === 0) return null
   const cells = new Array<Buffer | null>(shape.cellCount).fill(null)
   let found = false
+  let total = 0
+  let kept = 0
   for (let i = 0; i + 1 < reply.length; i += 2) {
     const field = reply[i]!
+    const value = reply[i + 1]!
+    const size = field.length + value.length
+    total += size
     let at: number | undefined
     if (field.length === 4) at = shape.featureIndex.get(field.readUInt32LE(0))
     else if (field[0] === 0x5f /* _ */) {
       at = shape.timestampIndex.get(field.toString('latin1'))
       if (at !== undefined) found = true
     }
-    if (at !== undefined) cells[at] = reply[i + 1]!
+    if (at !== undefined) {
+      cells[at] = value
+      kept += size
+    }
+  }
+  if (total > 0) {
+    const mode = shape.mode
+    const share = kept / total
+    mode.kept = mode.kept < 0 ? share : mode.kept * 0.8 + share * 0.2
+    mode.hgetall = mode.kept >= KEEP_HGETALL_AT
   }
   return found ? cells : null
 }
