@@ -139,7 +139,7 @@ describe('the credit-scoring quickstart', () => {
     const out = await quickstart(['--repo', switched, '--from', SHARED_CREDIT_DATA])
     expect(out).toMatch(/\[1\/5\] Data: imported 28,638 loans, 28,844 ZIP codes, 1,000 credit-history snapshots/)
     expect(out).toMatch(/The tables changed: removed the project's registered objects and online data first/)
-    expect(out).toMatch(/\[3\/5\] Model: model\/credit-model\.json is out of date \(it was trained on other data\)/)
+    expect(out).toMatch(/\[3\/5\] Model: model\/credit-model\.json cannot be used \(it was trained on other data\); training a new one/)
     // The published credit history is one snapshot from 2020-04-26, more than 90 days before every loan.
     expect(out).toMatch(/within its 90-day ttl for 0\.0% of loans/)
     expect(metric(out, 'AUC')).toBeGreaterThan(0.85)
@@ -149,5 +149,18 @@ describe('the credit-scoring quickstart', () => {
     expect(out).toMatch(vectorLine('credit_card_due', 'null', 'NOT_FOUND'))
     expect(out).toMatch(vectorLine('loan_to_income', '0\\.5932', 'PRESENT'))
     expect(decision(out)).toBe('Loan rejected!')
+  }, 180_000)
+
+  it('retrains when the model file cannot be read, and gets the same model back', async () => {
+    const modelPath = join(repo, 'model/credit-model.json')
+    const before = JSON.parse(readFileSync(modelPath, 'utf8'))
+    writeFileSync(modelPath, '{"format": "credit-scoring-model", "trun')
+    const out = await quickstart(['--repo', repo])
+    expect(out).toMatch(/\[3\/5\] Model: model\/credit-model\.json cannot be used \(Cannot read the model file .*\); training a new one/)
+    expect(decision(out)).toBe('Loan rejected!')
+    const after = JSON.parse(readFileSync(modelPath, 'utf8'))
+    // Same data, same seed: the same trees and the same metrics.
+    expect(after.gbdt).toEqual(before.gbdt)
+    expect(after.training.holdout).toEqual(before.training.holdout)
   }, 180_000)
 })

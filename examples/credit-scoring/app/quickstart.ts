@@ -79,13 +79,22 @@ export async function runQuickstart(options: QuickstartOptions = {}): Promise<Qu
     // 3. Train
     t = performance.now()
     const modelPath = join(repo, MODEL_FILE)
-    let model = existsSync(modelPath) ? CreditModel.load(modelPath) : undefined
-    const reason = model === undefined ? undefined : !model.matchesDefinitions() ? 'its inputs differ from the definitions' : !sameDataset(model.training.data, manifest) ? 'it was trained on other data' : undefined
+    let model: CreditModel | undefined
+    let reason: string | undefined
+    if (existsSync(modelPath)) {
+      try {
+        model = CreditModel.load(modelPath)
+        if (!model.matchesDefinitions()) reason = 'its inputs differ from the definitions'
+        else if (!sameDataset(model.training.data, manifest)) reason = 'it was trained on other data'
+      } catch (err) {
+        reason = (err as Error).message
+      }
+    }
     if (model !== undefined && reason === undefined) {
       log(`[3/5] Model: found ${MODEL_FILE} (held-out AUC ${model.training.holdout.auc.toFixed(3)}, trained ${model.training.trainedAt.slice(0, 10)})`)
     } else {
-      if (model !== undefined) log(`[3/5] Model: ${MODEL_FILE} is out of date (${reason ?? ''}); training a new one`)
-      const prefix = model === undefined ? '[3/5]' : '     '
+      if (reason !== undefined) log(`[3/5] Model: ${MODEL_FILE} cannot be used (${reason}); training a new one`)
+      const prefix = reason === undefined ? '[3/5]' : '     '
       const set = await loadTrainingSet({ store, loanTable: join(dataDir, CREDIT_TABLES.loans.file) })
       const covered = set.rows.filter((r) => r.credit_card_due !== null).length / set.rows.length
       log(
