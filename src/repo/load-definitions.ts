@@ -45,7 +45,8 @@ export async function loadDefinitions(repoPath: string): Promise<RepoContents> {
   const jiti = createJiti(join(repoPath, '_morsel_loader.js'), {
     moduleCache: false,
     fsCache: false,
-    interopDefault: true,
+    // No interop proxy: it would sit between on-demand functions and every binding they import.
+    interopDefault: false,
     virtualModules: { morsel: api },
   })
   const found: Array<{ value: object; file: string }> = []
