@@ -111,10 +111,14 @@ export function createServer(store: FeatureStore, options: CreateServerOptions =
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
+  // No access-log object is built per request when the level would drop it anyway (pino answers isLevelEnabled).
+  const accessLog = options.logger !== undefined && (options.logger as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.('info') !== false
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched'
     metrics.recordHttp(route, request.method, reply.statusCode, reply.elapsedTime / 1000)
-    request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100, principal: principalOf(request).name }, 'request')
+    if (accessLog) {
+      request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100, principal: principalOf(request).name }, 'request')
+    }
   })
 
   app.setErrorHandler(async (err, request, reply) => {

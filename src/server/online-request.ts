@@ -1,13 +1,12 @@
-import { MorselError } from '../errors/index.js'
+import { MorselError, didYouMean } from '../errors/index.js'
 import { entityColumnsFrom } from '../serving/entity-input.js'
-import { checkKnownKeys, optionalBoolean, preview } from './request-body.js'
+import { preview } from './request-body.js'
 
 const KEYS = ['features', 'feature_service', 'entities', 'full_feature_names', 'request_context', 'include_feature_view_version_metadata'] as const
+const KNOWN = new Set<string>(KEYS)
 
 /** A `/get-online-features` body, checked and in the form `FeatureStore.getOnlineFeatures` takes. */
-export interface OnlineHttpRequest {
-  readonly features?: readonly string[]
-  readonly featureService?: string
+export type OnlineHttpRequest = ({ readonly features: readonly string[] } | { readonly featureService: string }) & {
   readonly fullFeatureNames: boolean
   /** Entity columns, then request-data columns: one list of values per column. */
   readonly entities: Record<string, unknown[]>
@@ -18,10 +17,17 @@ export interface OnlineHttpRequest {
  * Checks a `/get-online-features` body (Feast's `GetOnlineFeaturesRequest`): exactly one of a
  * non-empty `features` list and `feature_service`; `entities` as equal-length columns;
  * `request_context` columns (on-demand request data) of the same length, merged after the
- * entities as Feast does. Everything wrong is a MorselError with status 400 (413 past the row limit).
+ * entities as Feast does. Everything wrong is a MorselError with status 400 (413 past the row
+ * limit). This runs on every read, so the common body is checked without copying it.
  */
 export function parseOnlineRequest(body: Record<string, unknown>, maxRows: number): OnlineHttpRequest {
-  checkKnownKeys(body, KEYS, '/get-online-features')
+  for (const key in body) {
+    if (!KNOWN.has(key)) {
+      throw new MorselError('MORSEL_REQUEST_INVALID', `Unknown field '${key}' in the /get-online-features request.${didYouMean(key, KEYS)} Fields: ${KEYS.join(', ')}.`, {
+        details: { field: key },
+      })
+    }
+  }
   const rawFeatures = body.features
   const rawService = body.feature_service
   let features: string[] | undefined
@@ -46,41 +52,36 @@ export function parseOnlineRequest(body: Record<string, unknown>, maxRows: numbe
   if (features !== undefined && featureService !== undefined) {
     throw new MorselError('MORSEL_REQUEST_INVALID', 'Give either `features` or `feature_service`, not both.')
   }
-  if (features === undefined && featureService === undefined) {
-    throw new MorselError(
-      'MORSEL_REQUEST_INVALID',
-      'No features requested: give `features` (e.g. ["zipcode_features:city"]) or `feature_service` (e.g. "credit_model_v1").',
-    )
+  const full = body.full_feature_names
+  if (full !== undefined && full !== null && typeof full !== 'boolean') {
+    throw new MorselError('MORSEL_REQUEST_INVALID', `\`full_feature_names\` must be true or false, got ${preview(full)}.`)
   }
-  const fullFeatureNames = optionalBoolean(body, 'full_feature_names') ?? false
-  optionalBoolean(body, 'include_feature_view_version_metadata')
-
+  const versionMetadata = body.include_feature_view_version_metadata
+  if (versionMetadata !== undefined && versionMetadata !== null && typeof versionMetadata !== 'boolean') {
+    throw new MorselError('MORSEL_REQUEST_INVALID', `\`include_feature_view_version_metadata\` must be true or false, got ${preview(versionMetadata)}.`)
+  }
   if (body.entities === undefined) {
     throw new MorselError('MORSEL_REQUEST_INVALID', '`entities` is missing: give the join keys as columns, e.g. {"zipcode": [76104]}.')
   }
-  const entities = entityColumnsFrom(body.entities, '`entities`')
-  const merged: Record<string, unknown[]> = Object.create(null) as Record<string, unknown[]>
-  for (const name of entities.names) merged[name] = entities.columns.get(name) as unknown[]
-  const rowCount = entities.rowCount
+  const checked = entityColumnsFrom(body.entities, '`entities`')
+  const rowCount = checked.rowCount
+  let entities = body.entities as Record<string, unknown[]>
   const context = body.request_context
-  if (context !== undefined && context !== null) {
-    const isEmptyObject = typeof context === 'object' && !Array.isArray(context) && Object.keys(context).length === 0
-    if (!isEmptyObject) {
-      const extra = entityColumnsFrom(context, '`request_context`')
-      if (extra.rowCount !== rowCount) {
-        throw new MorselError(
-          'MORSEL_REQUEST_INVALID',
-          `\`request_context\` columns have ${extra.rowCount} values but \`entities\` columns have ${rowCount}; give one value per entity row.`,
-        )
+  if (context !== undefined && context !== null && !(typeof context === 'object' && !Array.isArray(context) && Object.keys(context).length === 0)) {
+    const extra = entityColumnsFrom(context, '`request_context`')
+    if (extra.rowCount !== rowCount) {
+      throw new MorselError(
+        'MORSEL_REQUEST_INVALID',
+        `\`request_context\` columns have ${extra.rowCount} values but \`entities\` columns have ${rowCount}; give one value per entity row.`,
+      )
+    }
+    // A new object: the body's own `entities` stays as sent. Its keys passed the body parser's prototype-key check.
+    entities = { ...entities }
+    for (const name of extra.names) {
+      if (Object.hasOwn(entities, name)) {
+        throw new MorselError('MORSEL_REQUEST_INVALID', `Column '${name}' is in both \`entities\` and \`request_context\`; give it once.`, { details: { column: name } })
       }
-      for (const name of extra.names) {
-        if (Object.hasOwn(merged, name)) {
-          throw new MorselError('MORSEL_REQUEST_INVALID', `Column '${name}' is in both \`entities\` and \`request_context\`; give it once.`, {
-            details: { column: name },
-          })
-        }
-        merged[name] = extra.columns.get(name) as unknown[]
-      }
+      entities[name] = extra.columns.get(name) as unknown[]
     }
   }
   if (rowCount > maxRows) {
@@ -90,11 +91,11 @@ export function parseOnlineRequest(body: Record<string, unknown>, maxRows: numbe
       { details: { rows: rowCount, limit: maxRows } },
     )
   }
-  return {
-    ...(features !== undefined && { features }),
-    ...(featureService !== undefined && { featureService }),
-    fullFeatureNames,
-    entities: merged,
-    rowCount,
-  }
+  const fullFeatureNames = full === true
+  if (featureService !== undefined) return { featureService, fullFeatureNames, entities, rowCount }
+  if (features !== undefined) return { features, fullFeatureNames, entities, rowCount }
+  throw new MorselError(
+    'MORSEL_REQUEST_INVALID',
+    'No features requested: give `features` (e.g. ["zipcode_features:city"]) or `feature_service` (e.g. "credit_model_v1").',
+  )
 }

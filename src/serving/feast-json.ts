@@ -16,6 +16,9 @@ export function toFeastJson(response: OnlineResponse): string {
   let out = '{"metadata":{"feature_names":['
   for (let c = 0; c < names.length; c++) out += (c ? ',' : '') + JSON.stringify(names[c])
   out += ']},"results":['
+  // The features of one view share an event time per row: format each distinct time once.
+  let lastTime = 0
+  let lastText = EPOCH
   for (let c = 0; c < names.length; c++) {
     const values = response.values[c]!
     const statuses = response.statuses[c]!
@@ -27,7 +30,11 @@ export function toFeastJson(response: OnlineResponse): string {
     out += '],"event_timestamps":['
     for (let r = 0; r < n; r++) {
       const t = times[r]!
-      out += (r ? ',' : '') + (t === 0 ? EPOCH : `"${formatMicros(t)}"`)
+      if (t !== lastTime) {
+        lastTime = t
+        lastText = t === 0 ? EPOCH : `"${formatMicros(t)}"`
+      }
+      out += (r ? ',' : '') + lastText
     }
     out += ']}'
   }

@@ -42,11 +42,11 @@ export function registerOnlineFeaturesRoute(app: FastifyInstance, ctx: ServerCon
     const snapshot = store.registry.current() ?? (await store.registry.snapshot())
     await store.onlineStore()
     const plan = store.planFor(snapshot, req)
-    if (policy.enabled) authorize(principalOf(request), plan, req.featureService)
+    if (policy.enabled) authorize(principalOf(request), plan, 'featureService' in req ? req.featureService : undefined)
     if (plan.requestFields.length > 0) coerceRequestData(plan.requestFields, req.entities)
     let body: string
     try {
-      const response = await withDeadline(timeoutMs, 'Reading online features', (signal) => store.getOnlineFeatures({ ...req, signal }))
+      const response = await withDeadline(timeoutMs, 'Reading online features', () => store.getOnlineFeatures(req))
       body = toFeastJson(response)
     } catch (err) {
       if (isMorselError(err, 'MORSEL_TIMEOUT') && health.down) {
