@@ -167,7 +167,7 @@ describe('redis cluster specifics', () => {
     let masterReads = 0
     for (const n of deployment().nodes) {
       const stats = await redisCli(['-p', String(n.port), 'INFO', 'commandstats'])
-      const calls = Number(/cmdstat_hmget:calls=(\d+)/.exec(stats)?.[1] ?? 0)
+      const calls = Number(/cmdstat_hmget:calls=(\d+)/.exec(stats)?.[1] ?? 0) + Number(/cmdstat_hgetall:calls=(\d+)/.exec(stats)?.[1] ?? 0)
       if (replicaPorts.includes(n.port)) replicaReads += calls
       else masterReads += calls
     }

@@ -100,7 +100,7 @@ describe('redis failures', () => {
     }
   })
 
-  it('fails fast while Redis is stopped and recovers by itself when it is back', async () => {
+  it('fails within the command timeout while Redis is stopped, and recovers by itself when it is back', async () => {
     const s = await open('stopped')
     const prepared = s.prepareRead([VIEW])
     await s.writeBatch({ view: 'v', features: ['f'], rows: [row(1)] })

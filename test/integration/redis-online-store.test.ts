@@ -9,6 +9,7 @@ import { redisCli, startPlainRedis, type RedisServer } from '../support/redis-se
 
 const REDIS_URL = process.env.MORSEL_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
+
 describeOnlineStore('redis (standalone)', {
   create: (project) =>
     createRedisOnlineStore(redisOnlineStoreConfigSchema.parse({ type: 'redis', connection_string: REDIS_URL }), {
@@ -61,5 +62,63 @@ describe('redis read modes (HMGET or HGETALL, learnt per compiled read)', () => 
       expect(cells!.map((c) => Buffer.from(c![1]!))).toEqual(keys.map(() => encodeValue(7, ValueType.INT64)))
     }
     expect(await calls()).toEqual({ hmget: 20, hgetall: 40 })
+  })
+})
+
+describe('redis writes of unusual rows', () => {
+  let store: RedisOnlineStore | undefined
+  beforeAll(async () => {
+    store = await createRedisOnlineStore(redisOnlineStoreConfigSchema.parse({ type: 'redis', connection_string: REDIS_URL }), {
+      project: `odd_${Math.random().toString(36).slice(2, 8)}`,
+      repoPath: tmpdir(),
+      entityKeySerializationVersion: 3,
+    })
+  })
+  afterAll(async () => {
+    await store?.deleteViews([
+      { name: 'wide', joinKeys: ['zipcode'], features: Array.from({ length: 2500 }, (_, i) => `f${i}`) },
+      { name: 'empty', joinKeys: ['zipcode'], features: [] },
+      { name: 'old', joinKeys: ['zipcode'], features: ['f'] },
+    ])
+    await store?.close()
+  })
+  const zip = (n: number): Buffer => serializeEntityKey([{ name: 'zipcode', valueType: ValueType.INT64 }], [n], 3)
+
+  it('writes views wider than one chunk, atomically, with big values', async () => {
+    const s = store!
+    const features = Array.from({ length: 2500 }, (_, i) => `f${i}`)
+    // Values of every MessagePack string size class, up to one past 64 KiB.
+    const values = features.map((_, i) => encodeValue(i === 1000 ? 'x'.repeat(70_000) : i % 500 === 0 ? 'y'.repeat(300) : `v${i}`, ValueType.STRING))
+    expect(await s.writeBatch({ view: 'wide', features, rows: [{ entityKey: zip(1), eventTimeMicros: 5, values }] })).toEqual({ written: 1, skipped: 0 })
+    const [cells] = await s.read(s.prepareRead([{ joinKeys: ['zipcode'], views: [{ name: 'wide', features }] }]), [[zip(1)]])
+    expect(cells![0]!.slice(0, 2500).map((c) => Buffer.from(c!))).toEqual(values)
+  })
+
+  it('writes a view without features (its event time only)', async () => {
+    const s = store!
+    expect(await s.writeBatch({ view: 'empty', features: [], rows: [{ entityKey: zip(2), eventTimeMicros: 5, values: [] }] })).toEqual({ written: 1, skipped: 0 })
+    const [cells] = await s.read(s.prepareRead([{ joinKeys: ['zipcode'], views: [{ name: 'empty', features: [] }] }]), [[zip(2)]])
+    expect(cells![0]).toHaveLength(1)
+  })
+
+  it('orders event times before 1970 and at sub-second precision like the Timestamps they are', async () => {
+    const s = store!
+    const times = [-86_400_000_001, -1_500_000, -1_000_000, -1, 0, 1, 999_999, 1_000_000, 1_700_000_000_123_456]
+    for (const [i, t] of times.entries()) {
+      const w = await s.writeBatch({ view: 'old', features: ['f'], rows: [{ entityKey: zip(3), eventTimeMicros: t, values: [encodeValue(i, ValueType.INT64)] }] })
+      expect(w, `time ${t}`).toEqual({ written: 1, skipped: 0 })
+      const older = await s.writeBatch({ view: 'old', features: ['f'], rows: [{ entityKey: zip(3), eventTimeMicros: t - 1, values: [encodeValue(-1, ValueType.INT64)] }] })
+      expect(older, `time ${t - 1}`).toEqual({ written: 0, skipped: 1 })
+    }
+  })
+
+  it('spreads a large batch over several calls and counts every row', async () => {
+    const s = store!
+    const rows = Array.from({ length: 1000 }, (_, i) => ({ entityKey: zip(10_000 + (i % 700)), eventTimeMicros: 10 + i, values: [encodeValue(i, ValueType.INT64)] }))
+    // 300 keys appear twice; the later row of each is newer, so every row is written.
+    expect(await s.writeBatch({ view: 'old', features: ['f'], rows })).toEqual({ written: 1000, skipped: 0 })
+    expect(await s.writeBatch({ view: 'old', features: ['f'], rows })).toEqual({ written: 0, skipped: 1000 })
+    const [cells] = await s.read(s.prepareRead([{ joinKeys: ['zipcode'], views: [{ name: 'old', features: ['f'] }] }]), [[zip(10_000), zip(10_699)]])
+    expect(cells!.map((c) => Buffer.from(c![0]!))).toEqual([encodeValue(700, ValueType.INT64), encodeValue(699, ValueType.INT64)])
   })
 })

@@ -1,4 +1,4 @@
-import type { RedisArgument } from 'redis'
+import { ErrorReply, type RedisArgument } from 'redis'
 import { MorselError } from '../../errors/index.js'
 import type {
   EntityCells,
@@ -14,11 +14,11 @@ import type {
   PreparedRead,
 } from '../online-store.js'
 import { redisError } from './redis-errors.js'
-import { featureFields, RedisKeyLayout, timestampField } from './redis-key-layout.js'
+import { featureFields, keySlot, RedisKeyLayout, timestampField } from './redis-key-layout.js'
 import type { RedisOnlineStoreConfig } from './redis-online-store-config.js'
 import { connectTransport, type RedisTransport } from './redis-transport.js'
 import { TrackingCache, TrackingInvalidationSink } from './tracking-cache.js'
-import { packPairs, PAIRS_PER_BLOB, WRITE_ROW_LUA, WRITE_ROW_SHA } from './write-script.js'
+import { BYTES_PER_CALL, packedRowSize, ROWS_PER_CALL, WRITE_ROWS_LUA, WRITE_ROWS_SHA, writePackedRow } from './write-script.js'
 import { encodeTimestamp } from '../../encoding/index.js'
 
 export async function createRedisOnlineStore(config: RedisOnlineStoreConfig, ctx: OnlineStoreContext): Promise<RedisOnlineStore> {
@@ -202,33 +202,66 @@ export class RedisOnlineStore implements OnlineStore {
     if (rows.length === 0) return { written: 0, skipped: 0 }
     const fields = this.#fieldsOf(batch.view, batch.features)
     const nFeatures = fields.length
-    const tsField = `_ts:${batch.view}`
-    const ttl = this.#ttlArg
-    const commands: RedisArgument[][] = new Array<RedisArgument[]>(rows.length)
-    const routes: Buffer[] = new Array<Buffer>(rows.length)
     for (let r = 0; r < rows.length; r++) {
-      const row = rows[r]!
-      if (row.values.length !== nFeatures) {
+      if (rows[r]!.values.length !== nFeatures) {
         throw new MorselError(
           'MORSEL_INTERNAL',
-          `Row ${r} of the write to '${batch.view}' has ${row.values.length} values for ${nFeatures} features; nothing of the batch was written.`,
+          `Row ${r} of the write to '${batch.view}' has ${rows[r]!.values.length} values for ${nFeatures} features; nothing of the batch was written.`,
         )
       }
-      const micros = Math.floor(row.eventTimeMicros)
-      const seconds = Math.floor(micros / 1_000_000)
-      const nanos = (micros - seconds * 1_000_000) * 1000
-      const key = this.layout.key(row.entityKey)
-      const command: RedisArgument[] = ['EVALSHA', WRITE_ROW_SHA, '1', key, tsField, String(seconds), String(nanos), ttl]
-      const timestamp = encodeTimestamp(micros)
-      command.push(packPairs(timestamp, fields, row.values, 0, Math.min(nFeatures, PAIRS_PER_BLOB)))
-      for (let from = PAIRS_PER_BLOB; from < nFeatures; from += PAIRS_PER_BLOB) {
-        command.push(packPairs(undefined, fields, row.values, from, Math.min(nFeatures, from + PAIRS_PER_BLOB)))
-      }
-      commands[r] = command
-      routes[r] = key
     }
 
-    let outcome = await this.#execute(commands, routes, false, options, `writing '${batch.view}'`, false)
+    // Each row's key, event time and packed size, computed once.
+    const keys = new Array<Buffer>(rows.length)
+    const stamps = new Array<Buffer>(rows.length)
+    const sizes = new Array<number>(rows.length)
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r]!
+      keys[r] = this.layout.key(row.entityKey)
+      stamps[r] = encodeTimestamp(row.eventTimeMicros)
+      sizes[r] = packedRowSize(stamps[r]!, fields, row.values)
+    }
+
+    // Rows per script call: on a cluster a call's keys must share a slot; rows of one key stay in
+    // their order (same call, or calls sent in order on the same connection).
+    const calls: number[][] = []
+    const groups = this.#transport.slotBound ? groupBySlot(keys) : [rows.map((_, r) => r)]
+    for (const group of groups) {
+      let call: number[] = []
+      let bytes = 0
+      for (const r of group) {
+        if (call.length > 0 && (call.length >= ROWS_PER_CALL || bytes + sizes[r]! > BYTES_PER_CALL)) {
+          calls.push(call)
+          call = []
+          bytes = 0
+        }
+        call.push(r)
+        bytes += sizes[r]!
+      }
+      if (call.length > 0) calls.push(call)
+    }
+    const tsField = `_ts:${batch.view}`
+    const commands = calls.map((call) => {
+      const command: RedisArgument[] = ['EVALSHA', WRITE_ROWS_SHA, String(call.length)]
+      let size = 0
+      for (const r of call) {
+        command.push(keys[r]!)
+        size += sizes[r]!
+      }
+      const packed = Buffer.allocUnsafe(size)
+      let pos = 0
+      for (const r of call) {
+        const micros = Math.floor(rows[r]!.eventTimeMicros)
+        const seconds = Math.floor(micros / 1_000_000)
+        pos = writePackedRow(packed, pos, seconds, (micros - seconds * 1_000_000) * 1000, stamps[r]!, fields, rows[r]!.values)
+      }
+      command.push(tsField, this.#ttlArg, packed)
+      return command
+    })
+    const routes = calls.map((call) => keys[call[0]!]!)
+    const doing = `writing '${batch.view}'`
+
+    let outcome = await this.#execute(commands, routes, false, options, doing, false)
     const missingScript = outcome.errors.flatMap((e, i) => (e !== undefined && isNoScript(e) ? [i] : []))
     if (missingScript.length > 0) {
       // A restarted or newly promoted node has an empty script cache.
@@ -238,7 +271,7 @@ export class RedisOnlineStore implements OnlineStore {
         missingScript.map((i) => routes[i]!),
         false,
         options,
-        `writing '${batch.view}'`,
+        doing,
         false,
       )
       const replies = outcome.replies.slice()
@@ -252,18 +285,20 @@ export class RedisOnlineStore implements OnlineStore {
 
     let written = 0
     let skipped = 0
-    const failedRows: number[] = []
-    let firstError: unknown
-    for (let r = 0; r < rows.length; r++) {
-      const err = outcome.errors[r]
-      if (err !== undefined) {
-        failedRows.push(r)
-        firstError ??= err
-      } else if (outcome.replies[r] === 1) written++
-      else skipped++
-    }
-    if (failedRows.length > 0) {
-      const cause = redisError(firstError, this.#transport.description, `writing '${batch.view}'`)
+    const failed = new Map<number, unknown>()
+    calls.forEach((call, c) => {
+      const callError = outcome.errors[c]
+      const reply = outcome.replies[c] as unknown[] | undefined
+      call.forEach((r, k) => {
+        const result = callError === undefined ? reply?.[k] : undefined
+        if (result === 1) written++
+        else if (result === 0) skipped++
+        else failed.set(r, callError ?? new ErrorReply(String(result)))
+      })
+    })
+    if (failed.size > 0) {
+      const failedRows = [...failed.keys()].sort((x, y) => x - y)
+      const cause = redisError(failed.get(failedRows[0]!), this.#transport.description, doing)
       throw new MorselError(
         'MORSEL_WRITE_FAILED',
         `${failedRows.length} of ${rows.length} rows of '${batch.view}' may not be stored in Redis (${written} were written, ${skipped} skipped as not newer): ${cause.message} Retrying the batch is safe: a row is only written over an older event time.`,
@@ -290,24 +325,24 @@ export class RedisOnlineStore implements OnlineStore {
     // One pass over the keyspace for every join-key set (SCAN visits every key whatever the
     // pattern); with one set, its prefix lets the server filter more.
     const pattern = all.length === 1 ? this.layout.scanPattern(all[0]!.joinKeys) : this.layout.projectPattern()
-    const masters = await this.#withDeadline(this.#transport.masters(), options, 'listing the Redis masters')
+    const masters = await this.#withDeadline(() => this.#transport.masters(), options, 'listing the Redis masters')
     await Promise.all(
       masters.map(async (master) => {
         let cursor: RedisArgument = '0'
         do {
           const page = (await this.#withDeadline(
-            master.command(['SCAN', cursor, 'MATCH', pattern, 'COUNT', String(SCAN_COUNT)]),
+            () => master.command(['SCAN', cursor, 'MATCH', pattern, 'COUNT', String(SCAN_COUNT)]),
             options,
             'scanning for keys to delete',
           )) as [Buffer, Buffer[]]
           cursor = page[0]
-          const deletes: Array<Promise<unknown>> = []
+          const deletes: RedisArgument[][] = []
           for (const key of page[1]) {
             const group = all.find((g) => this.layout.owns(key, g.joinKeys))
-            if (group !== undefined) deletes.push(master.command(['HDEL', key, ...group.fields]))
+            if (group !== undefined) deletes.push(['HDEL', key, ...group.fields])
           }
           if (deletes.length > 0) {
-            await this.#withDeadline(Promise.all(deletes), options, 'deleting feature values')
+            await this.#withDeadline(() => Promise.all(deletes.map((d) => master.command(d))), options, 'deleting feature values')
             this.#cache?.flush()
           }
         } while (cursor.toString() !== '0')
@@ -320,12 +355,12 @@ export class RedisOnlineStore implements OnlineStore {
     if (!this.#transport.ready) return { ok: false, detail: this.#notReady('checking health').message }
     const t0 = performance.now()
     try {
-      const masters = await this.#withDeadline(this.#transport.masters(), options, 'checking health')
-      await this.#withDeadline(Promise.all(masters.map((m) => m.command(['PING']))), options, 'checking health')
+      const masters = await this.#withDeadline(() => this.#transport.masters(), options, 'checking health')
+      await this.#withDeadline(() => Promise.all(masters.map((m) => m.command(['PING']))), options, 'checking health')
       const latencyMs = performance.now() - t0
       const stats: Record<string, number> = { nodes: masters.length, connection_resets: this.#transport.resets }
       try {
-        const infos = await this.#withDeadline(Promise.all(masters.map((m) => m.command(['INFO']))), options, 'reading INFO')
+        const infos = await this.#withDeadline(() => Promise.all(masters.map((m) => m.command(['INFO']))), options, 'reading INFO')
         for (const info of infos) {
           for (const [name, value] of parseInfo(String(info))) stats[name] = (stats[name] ?? 0) + value
         }
@@ -365,8 +400,8 @@ export class RedisOnlineStore implements OnlineStore {
   }
 
   async #loadScript(options: OperationOptions | undefined): Promise<void> {
-    const masters = await this.#withDeadline(this.#transport.masters(), options, 'loading the write script')
-    await this.#withDeadline(Promise.all(masters.map((m) => m.command(['SCRIPT', 'LOAD', WRITE_ROW_LUA]))), options, 'loading the write script')
+    const masters = await this.#withDeadline(() => this.#transport.masters(), options, 'loading the write script')
+    await this.#withDeadline(() => Promise.all(masters.map((m) => m.command(['SCRIPT', 'LOAD', WRITE_ROWS_LUA]))), options, 'loading the write script')
   }
 
   /**
@@ -399,8 +434,21 @@ export class RedisOnlineStore implements OnlineStore {
     doing: string,
     failFast: boolean,
   ): Promise<unknown[] | { replies: unknown[]; errors: unknown[] }> {
+    if (!this.#transport.ready) {
+      return this.#whenReady(doing, options?.signal).then(() => this.#send(commands, routes, replica, options, doing, failFast))
+    }
+    return this.#send(commands, routes, replica, options, doing, failFast)
+  }
+
+  #send(
+    commands: RedisArgument[][],
+    routes: Buffer[],
+    replica: boolean,
+    options: OperationOptions | undefined,
+    doing: string,
+    failFast: boolean,
+  ): Promise<unknown[] | { replies: unknown[]; errors: unknown[] }> {
     const transport = this.#transport
-    if (!transport.ready) return Promise.reject(this.#notReady(doing))
     const signal = options?.signal
     if (signal?.aborted) return Promise.reject(abortError(doing, signal))
     return new Promise((resolve, reject) => {
@@ -469,12 +517,25 @@ export class RedisOnlineStore implements OnlineStore {
     this.#transport.reset()
   }
 
-  async #withDeadline<T>(work: Promise<T>, options: OperationOptions | undefined, doing: string): Promise<T> {
-    if (!this.#transport.ready) {
-      work.catch(() => undefined)
-      throw this.#notReady(doing)
+  /**
+   * Waits, at most `command_timeout_ms`, for a connection being (re)established: a restart or
+   * failover that takes a moment costs callers a short wait rather than an error, and Redis staying
+   * away costs them a clear error once the deadline passes.
+   */
+  async #whenReady(doing: string, signal: AbortSignal | undefined): Promise<void> {
+    const deadline = Date.now() + this.#timeoutMs
+    while (!this.#transport.ready) {
+      if (this.#closed) throw new MorselError('MORSEL_STORE_CLOSED', 'The Redis online store was used after it was closed.')
+      if (signal?.aborted) throw abortError(doing, signal)
+      if (Date.now() >= deadline) throw this.#notReady(doing)
+      await new Promise((r) => setTimeout(r, 5))
     }
+  }
+
+  async #withDeadline<T>(start: () => Promise<T>, options: OperationOptions | undefined, doing: string): Promise<T> {
     const signal = options?.signal
+    await this.#whenReady(doing, signal)
+    const work = start()
     let timer: NodeJS.Timeout | undefined
     let onAbort: (() => void) | undefined
     try {
@@ -580,6 +641,18 @@ function compact(cells: EntityCells): EntityCells {
     pos += c.length
     return block.subarray(pos - c.length, pos)
   })
+}
+
+/** Row indexes grouped by cluster hash slot, each group in row order. */
+function groupBySlot(keys: readonly Buffer[]): number[][] {
+  const bySlot = new Map<number, number[]>()
+  for (let r = 0; r < keys.length; r++) {
+    const slot = keySlot(keys[r]!)
+    const group = bySlot.get(slot)
+    if (group === undefined) bySlot.set(slot, [r])
+    else group.push(r)
+  }
+  return [...bySlot.values()]
 }
 
 function isNoScript(err: unknown): boolean {

@@ -23,6 +23,8 @@ export interface RedisTransport {
   readonly ready: boolean
   /** The last connection error seen, for messages while not ready. */
   readonly lastError: unknown
+  /** Whether one command's keys must share a hash slot (Redis Cluster). */
+  readonly slotBound: boolean
   /**
    * Sends `commands[i]`, whose key is `keys[i]`, to the node holding that key (a replica when
    * `replica` is set and replica reads are configured). `done` is called once per command.
@@ -275,6 +277,7 @@ abstract class ReplaceableTransport<C extends Connection> implements RedisTransp
   readonly description: RedisEndpointDescription
   lastError: unknown
   resets = 0
+  readonly slotBound: boolean = false
   protected current: C
   readonly #create: () => C
   readonly #errorEvents: readonly string[]
@@ -399,6 +402,7 @@ function createClusterClient(s: Settings, config: RedisOnlineStoreConfig, sink: 
 }
 
 class ClusterTransport extends ReplaceableTransport<Cluster> {
+  override readonly slotBound = true
   readonly #replicas: boolean
   #nextReplica = 0
 

@@ -6,7 +6,7 @@ import { MorselError } from '../../../src/errors/index.js'
 import { redisAclRule } from '../../../src/online/redis/redis-acl.js'
 import { escapeGlob, RedisKeyLayout } from '../../../src/online/redis/redis-key-layout.js'
 import { parseConnectionString, redisOnlineStoreConfigSchema } from '../../../src/online/redis/redis-online-store-config.js'
-import { packPairs } from '../../../src/online/redis/write-script.js'
+import { packedRowSize, PAIRS_PER_CHUNK, writePackedRow } from '../../../src/online/redis/write-script.js'
 import { ValueType } from '../../../src/types/value-type.js'
 
 const where = { repoPath: '/repo', configPath: '/repo/feature_store.yaml' }
@@ -165,37 +165,82 @@ describe('key layout', () => {
 })
 
 describe('write script packing', () => {
-  it('packs fields and values as MessagePack strings of every length class', () => {
+  /** A MessagePack reader for exactly what writePackedRow writes. */
+  function reader(buf: Buffer) {
+    let pos = 0
+    return {
+      get pos() {
+        return pos
+      },
+      next(): number | Buffer {
+        const b = buf[pos]!
+        if (b === 0xcb) {
+          pos += 9
+          return buf.readDoubleBE(pos - 8)
+        }
+        if (b === 0xce) {
+          pos += 5
+          return buf.readUInt32BE(pos - 4)
+        }
+        let len: number
+        if ((b & 0xe0) === 0xa0) {
+          len = b & 0x1f
+          pos += 1
+        } else if (b === 0xd9) {
+          len = buf[pos + 1]!
+          pos += 2
+        } else if (b === 0xda) {
+          len = buf.readUInt16BE(pos + 1)
+          pos += 3
+        } else {
+          expect(b).toBe(0xdb)
+          len = buf.readUInt32BE(pos + 1)
+          pos += 5
+        }
+        pos += len
+        return buf.subarray(pos - len, pos)
+      },
+    }
+  }
+
+  it('packs a row: time, chunks headed by count and size, Timestamp then pairs of every length class', () => {
     const fields = [Buffer.from([1, 2, 3, 4]), Buffer.from([5, 6, 7, 8]), Buffer.from([9, 9, 9, 9]), Buffer.from([0, 0, 0, 0])]
     const values = [Buffer.alloc(0), Buffer.alloc(31, 1), Buffer.alloc(255, 2), Buffer.alloc(70_000, 3)]
-    const packed = packPairs(Buffer.from([0x08, 0x01]), fields, values, 0, 4)
-    let pos = 0
-    const next = (): Buffer => {
-      const b = packed[pos]!
-      let len: number
-      if ((b & 0xe0) === 0xa0) {
-        len = b & 0x1f
-        pos += 1
-      } else if (b === 0xd9) {
-        len = packed[pos + 1]!
-        pos += 2
-      } else if (b === 0xda) {
-        len = packed.readUInt16BE(pos + 1)
-        pos += 3
-      } else {
-        expect(b).toBe(0xdb)
-        len = packed.readUInt32BE(pos + 1)
-        pos += 5
-      }
-      pos += len
-      return packed.subarray(pos - len, pos)
-    }
-    expect(next()).toEqual(Buffer.from([0x08, 0x01]))
+    const ts = Buffer.from([0x08, 0x01])
+    const size = packedRowSize(ts, fields, values)
+    const out = Buffer.alloc(size + 3)
+    expect(writePackedRow(out, 3, -1234567890123, 999_000, ts, fields, values)).toBe(size + 3)
+    const r = reader(out.subarray(3))
+    expect([r.next(), r.next(), r.next()]).toEqual([-1234567890123, 999_000, 1])
+    expect(r.next()).toBe(9)
+    const bytes = r.next() as number
+    const start = r.pos
+    expect(r.next()).toEqual(ts)
     for (let i = 0; i < 4; i++) {
-      expect(next()).toEqual(fields[i])
-      expect(next()).toEqual(values[i])
+      expect(r.next()).toEqual(fields[i])
+      expect(r.next()).toEqual(values[i])
     }
-    expect(pos).toBe(packed.length)
+    expect(r.pos - start).toBe(bytes)
+    expect(r.pos).toBe(size)
+  })
+
+  it('splits wide rows into chunks of PAIRS_PER_CHUNK pairs', () => {
+    const n = PAIRS_PER_CHUNK * 2 + 5
+    const fields = Array.from({ length: n }, (_, i) => Buffer.from([i & 255, i >> 8, 0, 1]))
+    const values = fields.map((_, i) => Buffer.from([i & 255]))
+    const out = Buffer.alloc(packedRowSize(Buffer.alloc(0), fields, values))
+    writePackedRow(out, 0, 1, 2, Buffer.alloc(0), fields, values)
+    const r = reader(out)
+    expect([r.next(), r.next(), r.next()]).toEqual([1, 2, 3])
+    const counts: number[] = []
+    for (let c = 0; c < 3; c++) {
+      const count = r.next() as number
+      r.next()
+      counts.push(count)
+      for (let i = 0; i < count; i++) r.next()
+    }
+    expect(counts).toEqual([PAIRS_PER_CHUNK * 2 + 1, PAIRS_PER_CHUNK * 2, 10])
+    expect(r.pos).toBe(out.length)
   })
 })
 
