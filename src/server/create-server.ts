@@ -81,7 +81,8 @@ export function createServer(store: FeatureStore, options: CreateServerOptions =
     },
     // Node's own limit on receiving a whole request, so a slow client cannot hold a socket forever.
     requestTimeout: Math.max(config.limits.requestTimeoutMs * 2, 10_000),
-    return503OnClosing: true,
+    // Requests arriving while the server drains get Morsel's 503 from the onRequest hook below.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   })
@@ -108,8 +109,13 @@ export function createServer(store: FeatureStore, options: CreateServerOptions =
     }
   })
 
+  let draining = false
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
+    if (draining) {
+      const e = new MorselError('MORSEL_STORE_UNAVAILABLE', 'The feature server is shutting down; send the request to another instance.')
+      return reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).header('connection', 'close').type('application/json; charset=utf-8').send(errorBody(e))
+    }
   })
   // No access-log object is built per request when the level would drop it anyway (pino answers isLevelEnabled).
   const accessLog = options.logger !== undefined && (options.logger as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.('info') !== false
@@ -159,6 +165,7 @@ export function createServer(store: FeatureStore, options: CreateServerOptions =
   })
   let idleSweep: NodeJS.Timeout | undefined
   app.addHook('preClose', async () => {
+    draining = true
     // Keep-alive connections that finish their last request while the server drains would stay
     // open until their idle timeout: close each as soon as it is idle.
     idleSweep = setInterval(() => app.server.closeIdleConnections(), 50)

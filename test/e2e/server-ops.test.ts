@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process'
+import { connect } from 'node:net'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -7,7 +8,7 @@ import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FeatureStore, MorselClient, isMorselError } from '../../src/index.js'
 import { startFeatureServer, type RunningFeatureServer } from '../../src/server/start-feature-server.js'
-import { get, makeTestRepo, post, writeSampleRows } from '../support/server-harness.js'
+import { get, makeTestRepo, post, writeSampleRows, type HttpAnswer } from '../support/server-harness.js'
 import { startRedisProcess, type RedisProcess } from '../support/redis-process.js'
 import { makeRepo, uniqueProject } from '../support/temp-repo.js'
 
@@ -25,6 +26,36 @@ async function serve(redis: RedisProcess, featureServer = '', handleSignals = fa
   await writeSampleRows(setup)
   await setup.close()
   return startFeatureServer({ repoPath: repo, port: 0, logger: silent, handleSignals })
+}
+
+/** Sends JSON POSTs pipelined on one raw connection and reads every answer until the server closes it. */
+type Answer = Pick<HttpAnswer, 'status' | 'body'> & { readonly head: string }
+
+function pipelined(url: string, bodies: readonly unknown[]): Promise<Answer[]> {
+  const u = new URL(url)
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(u.port), u.hostname)
+    let raw = ''
+    socket.on('data', (c: Buffer) => (raw += c.toString()))
+    socket.on('error', reject)
+    socket.on('close', () => {
+      const answers: Answer[] = []
+      let rest = raw
+      while (rest.length > 0) {
+        const headEnd = rest.indexOf('\r\n\r\n')
+        const head = rest.slice(0, headEnd)
+        const length = Number(/^content-length: (\d+)$/im.exec(head)?.[1] ?? 0)
+        const body = rest.slice(headEnd + 4, headEnd + 4 + length)
+        answers.push({ status: Number(head.split(' ')[1]), head, body: JSON.parse(body) as unknown })
+        rest = rest.slice(headEnd + 4 + length)
+      }
+      resolve(answers)
+    })
+    for (const b of bodies) {
+      const payload = JSON.stringify(b)
+      socket.write(`POST ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`)
+    }
+  })
 }
 
 function family(families: readonly PromFamily[], name: string): PromFamily {
@@ -203,12 +234,18 @@ describe('graceful shutdown', () => {
       // Redis holds every command for 800 ms: the request is in flight when shutdown begins.
       await redis.command(['CLIENT', 'PAUSE', '800', 'ALL'])
       const arrived = new Promise<void>((resolve) => server.app.server.once('request', () => resolve()))
-      const inFlight = post(server.urls.getOnlineFeatures, READ)
+      // Two requests pipelined on one connection: the second waits in the socket while the first is served.
+      const exchange = pipelined(server.urls.getOnlineFeatures, [READ, READ])
       await arrived
       const closing = server.close()
-      const answer = await inFlight
-      expect(answer.status).toBe(200)
-      expect(answer.body.results[1].values).toEqual(['FORT WORTH', null])
+      const [answer, late] = await exchange
+      expect(answer!.status).toBe(200)
+      expect(answer!.body.results[1].values).toEqual(['FORT WORTH', null])
+      // The request that arrived while the server drains: 503 in Morsel's form, and the connection closes.
+      expect(late!.status).toBe(503)
+      expect(late!.head).toMatch(/^connection: close$/im)
+      expect(late!.head).toMatch(/^retry-after: 1$/im)
+      expect(late!.body.error.code).toBe('MORSEL_STORE_UNAVAILABLE')
       await closing
       await server.closed
       const after = await fetch(server.urls.health).then(
