@@ -39,6 +39,7 @@ async function open(project: string, extra: Record<string, unknown> = {}): Promi
 }
 
 describeOnlineStore('redis cluster (3 masters, 3 replicas)', { create: (project) => open(project) })
+describeOnlineStore('redis cluster with the client-side cache', { create: (project) => open(project, { client_side_cache: { enabled: true } }) })
 
 const zip = (n: number): Buffer => serializeEntityKey([{ name: 'zipcode', valueType: ValueType.INT64 }], [n], 3)
 const i64 = (n: number): Buffer => encodeValue(n, ValueType.INT64)
@@ -138,6 +139,25 @@ describe('redis cluster specifics', () => {
       src.destroy()
       dst.destroy()
     }
+  })
+
+  it('invalidates cached entities on every master it reads from', async () => {
+    const p = project()
+    const reader = await open(p, { client_side_cache: { enabled: true } })
+    const writer = await open(p)
+    const keys = Array.from({ length: 60 }, (_, i) => zip(500 + i))
+    const prepared = reader.prepareRead([VIEW])
+    const write = (v: number) =>
+      writer.writeBatch({ view: 'zipcode_features', features: ['population'], rows: keys.map((k) => ({ entityKey: k, eventTimeMicros: T0 + v, values: [i64(v)] })) })
+    await write(1)
+    await reader.read(prepared, [keys])
+    await reader.read(prepared, [keys])
+    expect((await reader.health()).stats?.client_cache_hits).toBe(keys.length)
+    await write(2)
+    // A PING on every master's connection is answered after the invalidations sent before it.
+    await reader.health()
+    const [cells] = await reader.read(prepared, [keys])
+    expect(cells!.map((c) => Buffer.from(c![0]!))).toEqual(keys.map(() => i64(2)))
   })
 
   it('reads from replicas when asked to, once they have the data', async () => {

@@ -44,6 +44,7 @@ async function open(project: string, extra: Record<string, unknown> = {}): Promi
 }
 
 describeOnlineStore('redis through sentinel (master)', { create: (project) => open(project) })
+describeOnlineStore('redis through sentinel with the client-side cache', { create: (project) => open(project, { client_side_cache: { enabled: true } }) })
 
 const zip = (n: number): Buffer => serializeEntityKey([{ name: 'zipcode', valueType: ValueType.INT64 }], [n], 3)
 const i64 = (n: number): Buffer => encodeValue(n, ValueType.INT64)
