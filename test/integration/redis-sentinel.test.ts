@@ -94,4 +94,27 @@ describe('redis sentinel specifics', () => {
     expect(isMorselError(err, 'MORSEL_STORE_UNAVAILABLE')).toBe(true)
     expect((err as Error).message).toContain(deployment().sentinel.address)
   })
+
+  // Last: it swaps the roles of the two servers.
+  it('follows a failover: writes and reads go to the promoted replica', async () => {
+    const { master, replica, sentinel, masterName } = deployment()
+    const store = await open(`sn_${randomBytes(4).toString('hex')}`, { command_timeout_ms: 2000 })
+    await store.writeBatch({ view: 'zipcode_features', features: ['population'], rows: [{ entityKey: zip(1), eventTimeMicros: T0, values: [i64(1)] }] })
+    await redisCli(['-p', String(sentinel.port), 'SENTINEL', 'FAILOVER', masterName])
+    for (let i = 0; i < 100; i++) {
+      if ((await redisCli(['-p', String(replica.port), 'ROLE'])).startsWith('master')) break
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    let written: unknown
+    for (let i = 0; i < 100 && written === undefined; i++) {
+      written = await store
+        .writeBatch({ view: 'zipcode_features', features: ['population'], rows: [{ entityKey: zip(1), eventTimeMicros: T0 + 1, values: [i64(2)] }] })
+        .catch(() => new Promise((r) => setTimeout(() => r(undefined), 200)))
+    }
+    expect(written).toEqual({ written: 1, skipped: 0 })
+    expect((await redisCli(['-p', String(replica.port), 'ROLE'])).startsWith('master')).toBe(true)
+    const [cells] = await store.read(store.prepareRead([VIEW]), [[zip(1)]])
+    expect(Buffer.from(cells![0]![0]!)).toEqual(i64(2))
+    expect(master.port).not.toBe(replica.port)
+  }, 60_000)
 })
