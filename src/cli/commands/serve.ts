@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { MorselError } from '../../errors/index.js'
-import { startFeatureServer, type RunningFeatureServer } from '../../server/start-feature-server.js'
+import type { RunningFeatureServer } from '../../server/start-feature-server.js'
 import type { GlobalOptions } from '../context.js'
 
 interface ServeOptions {
@@ -33,6 +33,8 @@ export function registerServeCommand(program: Command): void {
       if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(opts.logLevel)) {
         throw new MorselError('MORSEL_USAGE', `--log-level ${opts.logLevel}: use fatal, error, warn, info or debug.`)
       }
+      // Loaded here, not at the top: Fastify, pino and prom-client would slow every other command's start.
+      const { startFeatureServer } = await import('../../server/start-feature-server.js')
       const server = await startFeatureServer({
         ...(g.chdir !== undefined && { repoPath: g.chdir }),
         ...(g.featureStoreYaml !== undefined && { configPath: g.featureStoreYaml }),
