@@ -43,6 +43,17 @@ describe('redis read modes (HMGET or HGETALL, learnt per compiled read)', () => 
     return { hmget: n('hmget'), hgetall: n('hgetall') }
   }
 
+  it('reports PING latency and the server figures the metrics export', async () => {
+    const h = await store!.health()
+    expect(h.ok).toBe(true)
+    expect(h.latencyMs).toBeGreaterThan(0)
+    for (const name of ['used_memory', 'instantaneous_ops_per_sec', 'keyspace_hits', 'keyspace_misses', 'connected_clients', 'nodes', 'connection_resets']) {
+      expect(typeof h.stats?.[name], name).toBe('number')
+    }
+    expect(h.stats?.used_memory).toBeGreaterThan(0)
+    expect(h.stats?.nodes).toBe(1)
+  })
+
   it('takes whole hashes when the read wants most of them, names fields when it wants a few', async () => {
     const s = store!
     const keys = Array.from({ length: 10 }, (_, i) => zip(i))

@@ -1,4 +1,5 @@
 import { ErrorReply, type RedisArgument } from 'redis'
+import { encodeTimestamp } from '../../encoding/index.js'
 import { MorselError } from '../../errors/index.js'
 import type {
   EntityCells,
@@ -19,7 +20,6 @@ import type { RedisOnlineStoreConfig } from './redis-online-store-config.js'
 import { connectTransport, type RedisTransport } from './redis-transport.js'
 import { TrackingCache, TrackingInvalidationSink } from './tracking-cache.js'
 import { BYTES_PER_CALL, packedRowSize, ROWS_PER_CALL, WRITE_ROWS_LUA, WRITE_ROWS_SHA, writePackedRow } from './write-script.js'
-import { encodeTimestamp } from '../../encoding/index.js'
 
 export async function createRedisOnlineStore(config: RedisOnlineStoreConfig, ctx: OnlineStoreContext): Promise<RedisOnlineStore> {
   const cacheConfig = config.client_side_cache
@@ -79,9 +79,10 @@ let nextShapeId = 1
  *
  * Reads: every entity of every group is one HMGET (or HGETALL) of its hash, and all of them go out
  * together: one round trip on standalone Redis, one pipeline per node in parallel on a cluster.
- * Writes: one atomic script call per row, pipelined, that writes only when the row is newer than
- * the stored event time of its view. Every operation has a deadline; while Redis is unreachable
- * operations fail at once and the connection is retried in the background.
+ * Writes: script calls of several rows, pipelined, each row written only when it is newer than the
+ * stored event time of its view, decided atomically in Redis. Every operation has a deadline; while
+ * Redis is unreachable operations wait for the connection at most that long, and the connection is
+ * retried in the background.
  */
 export class RedisOnlineStore implements OnlineStore {
   readonly kind = 'redis'
