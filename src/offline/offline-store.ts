@@ -155,6 +155,11 @@ export interface LatestRows {
 export interface PullOptions extends OperationOptions {
   /** Rows per batch; default 10,000. */
   readonly batchRows?: number
+  /**
+   * Entities deduplicated at a time: an engine that keeps per-entity state may split the pull
+   * into partitions of about this many entities to bound its memory. Default: the engine's.
+   */
+  readonly partitionEntities?: number
 }
 
 /**

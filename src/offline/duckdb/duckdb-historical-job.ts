@@ -9,6 +9,7 @@ import type { HistoricalQuery, OfflineJob, OfflineResult, OperationOptions, Resu
 import { buildHistoricalSql, ENTITY_TABLE, ROW_COLUMN, type HistoricalSql, type SqlContext } from './duckdb-historical-sql.js'
 import { ident, literal } from './duckdb-sql.js'
 import type * as DuckdbValuesModule from './duckdb-values.js'
+import type { ColumnReader } from './duckdb-values.js'
 import { duckdbTypeToValueType, valueTypeToDuckdbType } from './duckdb-types.js'
 
 /** What a job needs from its store. */
@@ -78,7 +79,6 @@ export class DuckdbHistoricalJob implements OfflineJob {
   }
 
   #result(conn: DuckDBConnection, result: DuckDBResult, entityNames: readonly string[], options: ResultOptions, stopAbort: () => void, values: DuckdbValues): OfflineResult {
-    const { toJsDates, toJsMicros } = values
     const transform = this.#query.transform
     const types = result.columnTypes()
     const names = result.columnNames()
@@ -94,7 +94,8 @@ export class DuckdbHistoricalJob implements OfflineJob {
       if (o === undefined) throw new MorselError('MORSEL_INTERNAL', `Result column '${name}' is neither in the join nor a transform output.`)
       return { name, valueType: o.valueType, sourceType: valueTypeToDuckdbType(o.valueType) }
     })
-    const convert = options.timestamps === 'micros' ? toJsMicros : toJsDates
+    const readers = values.columnReaders(types, options.timestamps ?? 'date')
+    const dateReaders = options.timestamps === 'micros' ? values.columnReaders(types, 'date') : readers
     let closed = false
     const close = (): void => {
       if (closed) return
@@ -114,12 +115,11 @@ export class DuckdbHistoricalJob implements OfflineJob {
       }
     }
     const assemble = (chunk: DuckDBDataChunk): ColumnarRows => {
-      const raw = chunk.convertColumns(convert)
       const rowCount = chunk.rowCount
       const byName = new Map<string, readonly unknown[]>()
       for (const c of columns) {
         const i = index.get(c.name)
-        if (i !== undefined) byName.set(c.name, raw[i] as unknown[])
+        if (i !== undefined) byName.set(c.name, (readers[i] as ColumnReader)(chunk, i))
       }
       if (transform !== undefined) {
         const inputs = new Map<string, readonly unknown[]>()
@@ -127,7 +127,7 @@ export class DuckdbHistoricalJob implements OfflineJob {
           const i = index.get(name)
           if (i === undefined) throw new MorselError('MORSEL_INTERNAL', `Transform input '${name}' is not in the join.`)
           // Transforms always see Dates, whatever form the caller asked timestamps in.
-          inputs.set(name, convert === toJsDates ? (raw[i] as unknown[]) : chunk.convertColumnValues(i, toJsDates))
+          inputs.set(name, (dateReaders === readers ? byName.get(name) : undefined) ?? (dateReaders[i] as ColumnReader)(chunk, i))
         }
         const out = transform.apply({ names: transform.inputs, columns: inputs, rowCount })
         transform.outputs.forEach((o, j) => byName.set(o.name, out[j] as unknown[]))
@@ -144,7 +144,7 @@ export class DuckdbHistoricalJob implements OfflineJob {
    */
   async #transformToFile(conn: DuckDBConnection, entityNames: readonly string[], target: string): Promise<number> {
     const transform = this.#query.transform!
-    const { dataChunks, toJsDates } = await import('./duckdb-values.js')
+    const { dataChunks, columnReaders } = await import('./duckdb-values.js')
     const id = randomUUID().replace(/-/g, '').slice(0, 12)
     const joined = ident(`__morsel_join_${id}`)
     const computed = ident(`__morsel_computed_${id}`)
@@ -156,10 +156,12 @@ export class DuckdbHistoricalJob implements OfflineJob {
       const appender = await writer.createAppender(`__morsel_computed_${id}`)
       const types = await tableTypes(writer, `__morsel_computed_${id}`)
       const inputs = await conn.stream(`SELECT ${[ROW_COLUMN, ...transform.inputs].map(ident).join(', ')} FROM ${joined}`)
+      let readers: ColumnReader[] | undefined
       for (;;) {
         const chunk = await inputs.fetchChunk()
         if (chunk === null || chunk.rowCount === 0) break
-        const cols = chunk.convertColumns(toJsDates)
+        readers ??= columnReaders(inputs.columnTypes(), 'date')
+        const cols = readers.map((read, i) => read(chunk, i))
         const batch = { names: transform.inputs, columns: new Map(transform.inputs.map((n, i) => [n, cols[i + 1] as unknown[]])), rowCount: chunk.rowCount }
         const out = transform.apply(batch)
         for (const dc of dataChunks(types, [cols[0] as unknown[], ...out], chunk.rowCount)) appender.appendDataChunk(dc)

@@ -4,7 +4,7 @@ import { run, type JobContext } from './duckdb-historical-job.js'
 import { castFeature, orderKey } from './duckdb-historical-sql.js'
 import { ident, timestampLiteral } from './duckdb-sql.js'
 import { valueTypeToDuckdbType } from './duckdb-types.js'
-import { toJsDates } from './duckdb-values.js'
+import { columnReaders, type ColumnReader } from './duckdb-values.js'
 
 const EVENT_US = '__morsel_event_us'
 const LATEST = '__morsel_latest'
@@ -14,12 +14,14 @@ const LATEST = '__morsel_latest'
  * "Latest" is `arg_max` over the (event time, created time) key that the point-in-time join
  * uses too, so both agree on ties; a null created time loses to any other.
  */
-export function pullLatestSql(request: PullLatestRequest, relation: string): { readonly count: string; readonly select: string } {
+export function pullLatestSql(request: PullLatestRequest, relation: string, partition?: { readonly index: number; readonly of: number }): { readonly count: string; readonly select: string } {
   const ts = `CAST(${ident(request.timestampField)} AS TIMESTAMPTZ)`
   const created = request.createdTimestampColumn !== '' ? `CAST(${ident(request.createdTimestampColumn)} AS TIMESTAMPTZ)` : 'CAST(NULL AS TIMESTAMPTZ)'
   const keys = request.joinKeys.map((k) => `CAST(${ident(k.column)} AS ${valueTypeToDuckdbType(k.valueType)})`)
   // Rows without a key cannot be addressed online, and rows without a time are in no window.
-  const where = [`${ts} BETWEEN ${timestampLiteral(request.startMicros)} AND ${timestampLiteral(request.endMicros)}`, ...request.joinKeys.map((k) => `${ident(k.column)} IS NOT NULL`)].join(' AND ')
+  const window = [`${ts} BETWEEN ${timestampLiteral(request.startMicros)} AND ${timestampLiteral(request.endMicros)}`, ...request.joinKeys.map((k) => `${ident(k.column)} IS NOT NULL`)]
+  const where = window.join(' AND ')
+  const partWhere = partition === undefined || partition.of === 1 ? where : [...window, `hash(${keys.join(', ')}) % ${partition.of} = ${partition.index}`].join(' AND ')
   const features = request.features.map((f) => `${ident(f.name)} := ${castFeature(ident(f.column), f.valueType)}`)
   const comment = `-- latest row per entity of feature view '${request.view}' from source '${request.source.name}'`.replace(/[\r\n]+/g, ' ')
   return {
@@ -33,7 +35,7 @@ export function pullLatestSql(request: PullLatestRequest, relation: string): { r
         `max(epoch_us(${ts})) AS ${EVENT_US}`,
       ].join(', ')}`,
       `  FROM ${relation}`,
-      `  WHERE ${where}`,
+      `  WHERE ${partWhere}`,
       `  GROUP BY ${keys.map((_, i) => String(i + 1)).join(', ')}`,
       ')',
     ].join('\n'),
@@ -44,8 +46,12 @@ export function pullLatestSql(request: PullLatestRequest, relation: string): { r
  * Streams the latest row per entity of a window out of DuckDB. DuckDB does the deduplication
  * (spilling to disk beyond its memory limit); JavaScript holds one batch at a time.
  */
+/** Entities deduplicated per query: DuckDB holds one aggregate state per entity of a partition, so this bounds its memory. */
+const PARTITION_ENTITIES = 250_000
+
 export async function pullLatest(ctx: JobContext, request: PullLatestRequest, options: PullOptions): Promise<LatestRows> {
-  const sql = pullLatestSql(request, ctx.sourceRelation(request.source))
+  const relation = ctx.sourceRelation(request.source)
+  const sql = pullLatestSql(request, relation)
   const batchRows = options.batchRows ?? 10_000
   const conn = await ctx.connect()
   const interrupt = (): void => conn.interrupt()
@@ -66,28 +72,38 @@ export async function pullLatest(ctx: JobContext, request: PullLatestRequest, op
     throw err
   }
   const names = [...request.joinKeys.map((k) => k.name), ...request.features.map((f) => f.name)]
+  // Entities are split by key hash into partitions read one after another: memory stays flat
+  // however many entities the window holds, for the price of one more scan per partition.
+  const of = Math.max(1, Math.ceil(rowCount / (options.partitionEntities ?? PARTITION_ENTITIES)))
+  const selects = Array.from({ length: of }, (_, index) => pullLatestSql(request, relation, { index, of }).select)
   return {
     rowCount,
-    batches: () => batches(conn, sql.select, names, batchRows, request.view, close),
+    batches: () => batches(conn, selects, names, batchRows, request.view, close),
     close: async () => close(),
   }
 }
 
-async function* batches(conn: DuckDBConnection, select: string, names: readonly string[], batchRows: number, view: string, close: () => void): AsyncGenerator<LatestBatch> {
+async function* batches(conn: DuckDBConnection, selects: readonly string[], names: readonly string[], batchRows: number, view: string, close: () => void): AsyncGenerator<LatestBatch> {
   try {
-    const result = await run(() => conn.stream(select), `Reading feature view '${view}'`)
     let pending: unknown[][] = names.map(() => [])
     let times: number[] = []
+    let part = 0
+    let result = await run(() => conn.stream(selects[0] as string), `Reading feature view '${view}'`)
+    const readers: ColumnReader[] = columnReaders(result.columnTypes(), 'date')
     for (;;) {
-      const chunk = await run(() => result.fetchChunk(), `Reading feature view '${view}'`)
+      let chunk = await run(() => result.fetchChunk(), `Reading feature view '${view}'`)
+      while ((chunk === null || chunk.rowCount === 0) && part + 1 < selects.length) {
+        part++
+        result = await run(() => conn.stream(selects[part] as string), `Reading feature view '${view}'`)
+        chunk = await run(() => result.fetchChunk(), `Reading feature view '${view}'`)
+      }
       const done = chunk === null || chunk.rowCount === 0
-      if (!done) {
-        const cols = chunk.convertColumns(toJsDates)
+      if (chunk !== null && !done) {
         for (let c = 0; c < names.length; c++) {
           const into = pending[c] as unknown[]
-          for (const v of cols[c] as unknown[]) into.push(v)
+          for (const v of (readers[c] as ColumnReader)(chunk, c)) into.push(v)
         }
-        for (const t of cols[names.length] as number[]) times.push(t)
+        for (const t of (readers[names.length] as ColumnReader)(chunk, names.length) as number[]) times.push(t)
       }
       while (times.length >= batchRows || (done && times.length > 0)) {
         const n = Math.min(batchRows, times.length)

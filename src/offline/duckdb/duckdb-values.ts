@@ -100,3 +100,69 @@ export function* dataChunks(types: readonly DuckDBType[], columns: ReadonlyArray
     yield chunk
   }
 }
+
+/** Reads one column of a chunk into JS values. */
+export type ColumnReader = (chunk: DuckDBDataChunk, column: number) => unknown[]
+
+/**
+ * Column readers chosen once per result from the column types: primitives are copied as they
+ * come, 64-bit integers narrowed to numbers where exact, timestamps turned into Dates or epoch
+ * microseconds; only nested and rare types go through the generic per-value converter.
+ */
+export function columnReaders(types: readonly DuckDBType[], timestamps: 'date' | 'micros'): ColumnReader[] {
+  const generic = timestamps === 'micros' ? toJsMicros : toJsDates
+  return types.map((type): ColumnReader => {
+    const id = type.typeId
+    switch (id) {
+      case DuckDBTypeId.BOOLEAN:
+      case DuckDBTypeId.TINYINT:
+      case DuckDBTypeId.SMALLINT:
+      case DuckDBTypeId.INTEGER:
+      case DuckDBTypeId.UTINYINT:
+      case DuckDBTypeId.USMALLINT:
+      case DuckDBTypeId.UINTEGER:
+      case DuckDBTypeId.FLOAT:
+      case DuckDBTypeId.DOUBLE:
+      case DuckDBTypeId.VARCHAR:
+        return (chunk, c) => {
+          const v = chunk.getColumnVector(c)
+          const n = chunk.rowCount
+          const out = new Array<unknown>(n)
+          for (let r = 0; r < n; r++) out[r] = v.getItem(r)
+          return out
+        }
+      case DuckDBTypeId.BIGINT:
+      case DuckDBTypeId.HUGEINT:
+      case DuckDBTypeId.UBIGINT:
+      case DuckDBTypeId.UHUGEINT:
+        return (chunk, c) => {
+          const v = chunk.getColumnVector(c)
+          const n = chunk.rowCount
+          const out = new Array<unknown>(n)
+          for (let r = 0; r < n; r++) {
+            const x = v.getItem(r) as bigint | null
+            out[r] = x === null ? null : x >= MIN_SAFE && x <= MAX_SAFE ? Number(x) : x
+          }
+          return out
+        }
+      case DuckDBTypeId.TIMESTAMP:
+      case DuckDBTypeId.TIMESTAMP_TZ:
+        return (chunk, c) => {
+          const v = chunk.getColumnVector(c)
+          const n = chunk.rowCount
+          const out = new Array<unknown>(n)
+          for (let r = 0; r < n; r++) {
+            const x = v.getItem(r) as { micros: bigint } | null
+            if (x === null) out[r] = null
+            else {
+              const us = Number(x.micros)
+              out[r] = timestamps === 'micros' ? us : new Date(Math.floor(us / 1000))
+            }
+          }
+          return out
+        }
+      default:
+        return (chunk, c) => chunk.convertColumnValues(c, generic)
+    }
+  })
+}
