@@ -223,7 +223,7 @@ export class FeatureStore implements AsyncDisposable {
       onlineStore: () => this.onlineStore(),
       entityKeySerializationVersion: this.config.entityKeySerializationVersion,
       onlineWriteBatchSize: this.config.materialization.onlineWriteBatchSize,
-      lockPath: `${this.config.registry.path}.${this.project}.materialize.lock`,
+      lockPathOf: (view) => `${this.config.registry.path}.${this.project}.${view}.materialize.lock`,
     }
   }
 

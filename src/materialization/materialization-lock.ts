@@ -19,11 +19,31 @@ interface Owner {
 }
 
 /**
- * One materialization per project at a time, across processes: a lock file created exclusively
+ * Locks several views' materialization lock files, in name order (so that two waiting runs cannot
+ * deadlock); on failure releases what it took. Returns the release of all of them.
+ */
+export async function acquireMaterializationLocks(locks: ReadonlyArray<{ readonly view: string; readonly path: string }>, what: string, options: LockOptions = {}): Promise<() => Promise<void>> {
+  const releases: Array<() => Promise<void>> = []
+  const releaseAll = async (): Promise<void> => {
+    for (const r of releases.reverse()) await r()
+  }
+  try {
+    for (const l of [...locks].sort((a, b) => (a.view < b.view ? -1 : a.view > b.view ? 1 : 0))) {
+      releases.push(await acquireMaterializationLock(l.path, what, options, `Feature view '${l.view}'`))
+    }
+  } catch (err) {
+    await releaseAll()
+    throw err
+  }
+  return releaseAll
+}
+
+/**
+ * One materialization of a view at a time, across processes: a lock file created exclusively
  * beside the registry. A lock whose process is gone (killed, crashed) on this host is taken over,
  * so a SIGKILL never blocks the next run.
  */
-export async function acquireMaterializationLock(path: string, what: string, options: LockOptions = {}): Promise<() => Promise<void>> {
+export async function acquireMaterializationLock(path: string, what: string, options: LockOptions = {}, subject = 'This project'): Promise<() => Promise<void>> {
   const deadline = Date.now() + (options.waitMs ?? 0)
   const owner: Owner = { pid: process.pid, host: hostname(), at: new Date().toISOString(), what }
   await mkdir(dirname(path), { recursive: true })
@@ -56,7 +76,7 @@ export async function acquireMaterializationLock(path: string, what: string, opt
       const who = holder === undefined ? 'owner unknown' : `${holder.what}, process ${holder.pid} on ${holder.host} since ${holder.at}`
       throw new MorselError(
         'MORSEL_BUSY',
-        `Another materialization of this project is running (${who}). Wait for it to finish and run again${options.waitMs ? '' : ', or let this one wait for it (`--wait SECONDS`)'}; if no morsel process is running, delete ${path}.`,
+        `${subject} is being materialized by another run (${who}). Wait for it to finish and run again${options.waitMs ? '' : ', or let this one wait for it (`--wait SECONDS`)'}; if no morsel process is running, delete ${path}.`,
         { details: { lock: path, ...(holder && { pid: holder.pid, host: holder.host, since: holder.at }) } },
       )
     }

@@ -11,7 +11,7 @@ import type { Registry } from '../registry/registry.js'
 import type { RegistrySnapshot } from '../registry/registry-snapshot.js'
 import type { ValueTypeCode } from '../types/value-type.js'
 import { createLatestEncoder } from './encode-latest.js'
-import { acquireMaterializationLock } from './materialization-lock.js'
+import { acquireMaterializationLocks } from './materialization-lock.js'
 
 /** What materialization needs from the feature store. */
 export interface MaterializationContext {
@@ -21,8 +21,8 @@ export interface MaterializationContext {
   readonly onlineStore: () => Promise<OnlineStore>
   readonly entityKeySerializationVersion: EntityKeyVersion
   readonly onlineWriteBatchSize: number
-  /** The lock file that keeps two materializations of the project from running at once. */
-  readonly lockPath: string
+  /** The lock file that keeps two materializations of a view from running at once. */
+  readonly lockPathOf: (view: string) => string
 }
 
 export interface MaterializeProgress {
@@ -115,11 +115,16 @@ async function run(
   what: string,
   windowOf: (view: FeatureViewSpec, snapshot: RegistrySnapshot) => { start: Date; end: Date },
 ): Promise<MaterializeResult> {
-  const release = await acquireMaterializationLock(ctx.lockPath, what, { ...(options.waitMs !== undefined && { waitMs: options.waitMs }), ...(options.signal && { signal: options.signal }) })
+  const selected = selectViews(await ctx.registry.refresh(), options.views)
+  const release = await acquireMaterializationLocks(
+    selected.map((v) => ({ view: v.name, path: ctx.lockPathOf(v.name) })),
+    what,
+    { ...(options.waitMs !== undefined && { waitMs: options.waitMs }), ...(options.signal && { signal: options.signal }) },
+  )
   try {
-    // Read under the lock: an incremental start must see the intervals the previous run recorded.
+    // Read again under the locks: an incremental start must see the intervals the previous run recorded.
     const snapshot = await ctx.registry.refresh()
-    const views = selectViews(snapshot, options.views)
+    const views = selected.map((v) => snapshot.featureViews.get(v.name) ?? v)
     const offline = await ctx.offlineStore()
     const online = await ctx.onlineStore()
     const results: ViewMaterializeResult[] = []

@@ -139,7 +139,7 @@ describe('morsel get-historical-features, materialize, materialize-incremental',
   it('exits with MORSEL_BUSY while another materialization of the project runs', async () => {
     const dir = await repo()
     // This test process is alive: its lock is not abandoned.
-    writeFileSync(join(dir, `data/registry.json.${readFileSync(join(dir, 'feature_store.yaml'), 'utf8').match(/project: (\w+)/)![1]}.materialize.lock`), JSON.stringify({ pid: process.pid, host: (await import('node:os')).hostname(), at: new Date().toISOString(), what: 'materialize (test)' }))
+    writeFileSync(join(dir, `data/registry.json.${readFileSync(join(dir, 'feature_store.yaml'), 'utf8').match(/project: (\w+)/)![1]}.stats.materialize.lock`), JSON.stringify({ pid: process.pid, host: (await import('node:os')).hostname(), at: new Date().toISOString(), what: 'materialize (test)' }))
     const busy = await morsel(['-c', dir, 'materialize', '2024-01-01T00:00:00Z', 'now'], dir)
     expect(busy.code).toBe(4)
     expect(busy.stderr).toContain('Error [MORSEL_BUSY]')

@@ -260,12 +260,16 @@ for (const backend of ONLINE_STORES) {
     it('refuses a second materialization of the project while one runs (MORSEL_BUSY), or waits for it', async () => {
       const { dir, store } = await open()
       await writeStats(dir, [[1, T0, null, 1, 'x']])
-      const lockPath = `${store.config.registry.path}.${store.project}.materialize.lock`
+      const lockPath = `${store.config.registry.path}.${store.project}.stats.materialize.lock`
       const release = await acquireMaterializationLock(lockPath, 'another run')
+      // Views nobody else materializes go ahead.
+      expect((await store.materialize({ start: new Date(T0 / 1000), end: new Date(T0 / 1000), views: ['recent'] })).views).toHaveLength(1)
       const window = { start: new Date(T0 / 1000), end: new Date(T0 / 1000) }
       const busy = await store.materialize(window).catch((e: unknown) => e)
-      expect(isMorselError(busy, 'MORSEL_BUSY') && busy.message).toContain('another run')
+      expect(isMorselError(busy, 'MORSEL_BUSY') && busy.message).toContain("Feature view 'stats' is being materialized by another run (another run")
       expect(await intervals(store, 'stats')).toEqual([])
+      // Nothing was taken: the other view's lock was released with the failure.
+      expect((await store.materialize({ ...window, views: ['recent'] })).views).toHaveLength(1)
 
       const waiting = store.materialize({ ...window, waitMs: 30_000 })
       setTimeout(() => void release(), 200)
@@ -276,7 +280,7 @@ for (const backend of ONLINE_STORES) {
       const { dir, store } = await open()
       await writeStats(dir, [[1, T0, null, 1, 'x']])
       const dead = spawnSync(process.execPath, ['-e', '']).pid
-      writeFileSync(`${store.config.registry.path}.${store.project}.materialize.lock`, JSON.stringify({ pid: dead, host: hostname(), at: new Date().toISOString(), what: 'killed run' }))
+      writeFileSync(`${store.config.registry.path}.${store.project}.stats.materialize.lock`, JSON.stringify({ pid: dead, host: hostname(), at: new Date().toISOString(), what: 'killed run' }))
       expect((await store.materialize({ start: new Date(T0 / 1000), end: new Date(T0 / 1000) })).views.find((v) => v.view === 'stats')).toMatchObject({ written: 1 })
     })
   })
