@@ -43,6 +43,20 @@ describe('redis read modes (HMGET or HGETALL, learnt per compiled read)', () => 
     return { hmget: n('hmget'), hgetall: n('hgetall') }
   }
 
+  it('uses the database a URL names', async () => {
+    const s = await createRedisOnlineStore(redisOnlineStoreConfigSchema.parse({ type: 'redis', connection_string: `redis://${server!.address}/5` }), {
+      project: 'db5',
+      repoPath: tmpdir(),
+      entityKeySerializationVersion: 3,
+    })
+    try {
+      await s.writeBatch({ view: 'v', features: [], rows: [{ entityKey: zip(1), eventTimeMicros: 1, values: [] }] })
+      expect(await redisCli(['-p', String(server!.port), '-n', '5', 'DBSIZE'])).toBe('1')
+    } finally {
+      await s.close()
+    }
+  })
+
   it('reports PING latency and the server figures the metrics export', async () => {
     const h = await store!.health()
     expect(h.ok).toBe(true)

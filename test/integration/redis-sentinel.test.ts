@@ -89,6 +89,13 @@ describe('redis sentinel specifics', () => {
     expect((await readCalls(replica.port)) - replicaBefore).toBe(0)
   })
 
+  it('uses the database given in the connection string', async () => {
+    const { sentinel, master } = deployment()
+    const store = await open(`sn_${randomBytes(4).toString('hex')}`, { connection_string: `${sentinel.address},db=3` })
+    await store.writeBatch({ view: 'zipcode_features', features: ['population'], rows: [{ entityKey: zip(9), eventTimeMicros: T0, values: [i64(9)] }] })
+    expect(Number(await redisCli(['-p', String(master.port), '-n', '3', 'DBSIZE']))).toBeGreaterThan(0)
+  })
+
   it('fails to connect within the timeout when the master name is unknown', async () => {
     const err = await open('sn_unknown', { sentinel_master: 'no_such_master', connect_timeout_ms: 1500 }).catch((e: unknown) => e)
     expect(isMorselError(err, 'MORSEL_STORE_UNAVAILABLE')).toBe(true)

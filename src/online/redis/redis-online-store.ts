@@ -338,12 +338,16 @@ export class RedisOnlineStore implements OnlineStore {
           )) as [Buffer, Buffer[]]
           cursor = page[0]
           const deletes: RedisArgument[][] = []
+          const keys: Buffer[] = []
           for (const key of page[1]) {
             const group = all.find((g) => this.layout.owns(key, g.joinKeys))
-            if (group !== undefined) deletes.push(['HDEL', key, ...group.fields])
+            if (group === undefined) continue
+            deletes.push(['HDEL', key, ...group.fields])
+            keys.push(key)
           }
           if (deletes.length > 0) {
-            await this.#withDeadline(() => Promise.all(deletes.map((d) => master.command(d))), options, 'deleting feature values')
+            // Pipelined like any batch, with the deadline counting silence, not total time.
+            await this.#execute(deletes, keys, false, options, 'deleting feature values', true)
             this.#cache?.flush()
           }
         } while (cursor.toString() !== '0')

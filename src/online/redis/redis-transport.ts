@@ -476,7 +476,7 @@ function createSentinelClient(s: Settings, config: RedisOnlineStoreConfig, sink:
   return createSentinel({
     name: config.sentinel_master,
     sentinelRootNodes: s.parsed.nodes.map((n) => ({ host: n.host, port: n.port })),
-    nodeClientOptions: { ...nodeOptions, socket: socketOptions(s, first.host, first.port) },
+    nodeClientOptions: { ...nodeOptions, database: s.parsed.db, socket: socketOptions(s, first.host, first.port) },
     sentinelClientOptions: {
       ...(config.sentinel_username !== undefined && { username: config.sentinel_username }),
       ...(config.sentinel_password !== undefined && { password: config.sentinel_password }),
