@@ -13,6 +13,8 @@ import { registerMaterializeRoutes } from './routes/materialize-routes.js'
 import { registerOnlineFeaturesRoute } from './routes/online-features-route.js'
 import { registerOpsRoutes } from './routes/ops-routes.js'
 import { registerWriteRoutes } from './routes/write-routes.js'
+import { registerConsole } from './console/register-console.js'
+import { registerServerApps } from './apps/register-server-apps.js'
 import { principalOf, type ServerContext } from './server-context.js'
 import { ServerMetrics } from './server-metrics.js'
 import { StoreHealthMonitor } from './store-health-monitor.js'
@@ -60,8 +62,9 @@ export function createServer(store: FeatureStore, options: CreateServerOptions =
   const config = options.config ?? store.config.featureServer
   const host = options.host ?? config.host
   checkExposure(host, config)
-  const metrics = options.metrics ?? new ServerMetrics()
-  const removeObserver = options.metrics === undefined ? store.addObserver(metrics.observer) : undefined
+  const metrics = options.metrics ?? new ServerMetrics({ processMetrics: config.metrics.enabled })
+  // With metrics off, nothing observes reads (no per-request cost); the registry still exists, unexposed.
+  const removeObserver = options.metrics === undefined && config.metrics.enabled ? store.addObserver(metrics.observer) : undefined
   const authenticator = createAuthenticator(config.auth, store.project)
   const policy = new PermissionPolicy(config.permissions, store.project)
   const health = new StoreHealthMonitor(store, metrics, config.metrics.storeStatsIntervalSeconds)
@@ -146,6 +149,8 @@ export function createServer(store: FeatureStore, options: CreateServerOptions =
   registerWriteRoutes(app, ctx)
   registerMaterializeRoutes(app, ctx)
   registerOpsRoutes(app, ctx)
+  registerConsole(app, ctx)
+  registerServerApps(app, ctx)
 
   let unsubscribe: (() => void) | undefined
   app.addHook('onReady', async () => {

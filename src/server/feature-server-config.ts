@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { isAbsolute, resolve } from 'node:path'
 import { z } from 'zod'
+import { consoleConfigSchema, serverAppsSchema, type ConsoleConfig, type ServerAppConfig } from './apps/server-app-config.js'
 
 /**
  * The `feature_server` section of feature_store.yaml: where `morsel serve` listens, its limits,
@@ -107,6 +108,10 @@ export const featureServerConfigSchema = z.strictObject({
       store_stats_interval_seconds: z.number().int().min(1).default(15),
     })
     .default({ enabled: true, store_stats_interval_seconds: 15 }),
+  /** The read-only console at `/console/` (docs/console.md). */
+  console: consoleConfigSchema,
+  /** Pages and endpoints the repository adds, each under its own path (docs/console.md). */
+  apps: serverAppsSchema,
 })
 
 export type RawFeatureServerConfig = z.infer<typeof featureServerConfigSchema>
@@ -165,6 +170,10 @@ export interface FeatureServerConfig {
   /** Undefined: every authenticated caller may do everything. */
   readonly permissions?: readonly PermissionConfig[]
   readonly metrics: { readonly enabled: boolean; readonly storeStatsIntervalSeconds: number }
+  /** Default: enabled, sampled every second, ten minutes kept. */
+  readonly console?: ConsoleConfig
+  /** Default: none. */
+  readonly apps?: readonly ServerAppConfig[]
 }
 
 export const DEFAULT_FEATURE_SERVER_CONFIG: RawFeatureServerConfig = featureServerConfigSchema.parse({})
@@ -228,5 +237,7 @@ export function resolveFeatureServerConfig(raw: RawFeatureServerConfig, repoPath
       })),
     }),
     metrics: { enabled: raw.metrics.enabled, storeStatsIntervalSeconds: raw.metrics.store_stats_interval_seconds },
+    console: { enabled: raw.console.enabled, sampleIntervalMs: raw.console.sample_interval_ms, historySeconds: raw.console.history_seconds },
+    apps: raw.apps.map((a) => ({ path: a.path, module: abs(a.module), options: a.options })),
   }
 }

@@ -98,21 +98,23 @@ export async function startFeatureServer(options: StartFeatureServerOptions = {}
       redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
     })
 
-  const metrics = new ServerMetrics()
-  const online = new InstrumentedOnlineStore(
-    await createOnlineStore(config.onlineStore, {
-      project: config.project,
-      repoPath: config.repoPath,
-      entityKeySerializationVersion: config.entityKeySerializationVersion,
-    }),
-    metrics,
-  )
+  const metricsOn = serverConfig.metrics.enabled
+  const metrics = new ServerMetrics({ processMetrics: metricsOn })
+  const backend = await createOnlineStore(config.onlineStore, {
+    project: config.project,
+    repoPath: config.repoPath,
+    entityKeySerializationVersion: config.entityKeySerializationVersion,
+  })
+  const online = metricsOn ? new InstrumentedOnlineStore(backend, metrics) : backend
   let store: FeatureStore
   try {
     store = await FeatureStore.open({
       config,
       onlineStore: online,
-      observer: { ...metrics.observer, onUdfReloadError: (err) => logger.error({ err }, 'on-demand feature code could not be reloaded after an apply') },
+      observer: {
+        ...(metricsOn && metrics.observer),
+        onUdfReloadError: (err) => logger.error({ err }, 'on-demand feature code could not be reloaded after an apply'),
+      },
     })
   } catch (err) {
     await online.close()

@@ -8,7 +8,7 @@ import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FeatureStore, MorselClient, isMorselError } from '../../src/index.js'
 import { startFeatureServer, type RunningFeatureServer } from '../../src/server/start-feature-server.js'
-import { get, makeTestRepo, post, writeSampleRows, type HttpAnswer } from '../support/server-harness.js'
+import { get, makeTestRepo, post, startTestServer, writeSampleRows, type HttpAnswer } from '../support/server-harness.js'
 import { startRedisProcess, type RedisProcess } from '../support/redis-process.js'
 import { makeRepo, uniqueProject } from '../support/temp-repo.js'
 
@@ -256,6 +256,18 @@ describe('graceful shutdown', () => {
     } finally {
       await server.close()
       await redis.stop()
+    }
+  })
+})
+
+describe('metrics switched off', () => {
+  it('serves without a /metrics endpoint', async () => {
+    const s = await startTestServer({ featureServer: '  metrics:\n    enabled: false' })
+    try {
+      expect((await get(`${s.url}/metrics`)).status).toBe(404)
+      expect((await post(`${s.url}/get-online-features`, READ)).status).toBe(200)
+    } finally {
+      await s.close()
     }
   })
 })

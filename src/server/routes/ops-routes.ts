@@ -6,7 +6,8 @@ import type { ServerContext } from '../server-context.js'
 /**
  * `GET /health` (liveness: the process answers), `GET /ready` (readiness: the online store answers
  * a check now, and the registry is loaded) and `GET /metrics` (Prometheus text format). None of
- * them needs credentials, so that probes and scrapers work unchanged.
+ * them needs credentials, so that probes and scrapers work unchanged. `/metrics` exists only while
+ * `feature_server.metrics.enabled` is true.
  */
 export function registerOpsRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { store, health, metrics } = ctx
@@ -29,6 +30,7 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: ServerContext): voi
     }
   })
 
+  if (!ctx.config.metrics.enabled) return
   app.get('/metrics', async (_request, reply) => {
     const { contentType, body } = await metrics.render()
     return reply.type(contentType).send(body)
