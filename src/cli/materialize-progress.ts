@@ -20,15 +20,19 @@ function rate(e: MaterializeProgress): number {
   return e.elapsedMs > 0 ? Math.round((e.rows * 1000) / e.elapsedMs) : 0
 }
 
+function formatSeconds(s: number): string {
+  const t = Math.ceil(s)
+  return t >= 3600 ? `${Math.floor(t / 3600)}h${String(Math.floor((t % 3600) / 60)).padStart(2, '0')}m` : t >= 60 ? `${Math.floor(t / 60)}m${String(t % 60).padStart(2, '0')}s` : `${t}s`
+}
+
 function barReporter(out: NodeJS.WriteStream): ProgressReporter {
   const multi = new cliProgress.MultiBar(
     {
       stream: out,
-      format: '{view} |{bar}| {percentage}% | {value}/{total} rows | {speed} rows/s | ETA {eta_formatted}',
+      format: '{view} |{bar}| {percentage}% | {value}/{total} rows | {speed} rows/s | ETA {left}',
       hideCursor: true,
       clearOnComplete: false,
       stopOnComplete: false,
-      etaBuffer: 20,
       autopadding: true,
     },
     cliProgress.Presets.shades_classic,
@@ -40,11 +44,12 @@ function barReporter(out: NodeJS.WriteStream): ProgressReporter {
       width.view = Math.max(width.view, e.view.length)
       let bar = bars.get(e.view)
       if (bar === undefined) {
-        bar = multi.create(Math.max(e.total, 1), 0, { view: e.view.padEnd(width.view), speed: 0 })
+        bar = multi.create(Math.max(e.total, 1), 0, { view: e.view.padEnd(width.view), speed: 0, left: '--' })
         bars.set(e.view, bar)
       }
       bar.setTotal(Math.max(e.total, 1))
-      bar.update(e.phase === 'done' && e.total === 0 ? 1 : e.rows, { view: e.view.padEnd(width.view), speed: rate(e) })
+      const r = rate(e)
+      bar.update(e.phase === 'done' && e.total === 0 ? 1 : e.rows, { view: e.view.padEnd(width.view), speed: r, left: e.phase === 'done' ? '0s' : r > 0 ? formatSeconds((e.total - e.rows) / r) : '--' })
     },
     stop() {
       multi.stop()
