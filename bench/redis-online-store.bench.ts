@@ -11,7 +11,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createClient, RESP_TYPES, type RedisArgument } from 'redis'
@@ -198,6 +198,7 @@ async function writes(): Promise<void> {
   console.log(`CPU per row: Morsel client ${c.toFixed(2)} µs, Redis running the write script ${sv.toFixed(2)} µs; redis-cli --pipe's HSET on Redis ${h.toFixed(2)} µs`)
   console.log(`Throughput bound by the busier side, one core each: Morsel ${Math.round(1e6 / Math.max(c, sv))} rows/s, redis-cli --pipe ${Math.round(1e6 / h)} rows/s (ratio ${(h / Math.max(c, sv)).toFixed(2)})`)
   await store.close()
+  rmSync(dir, { recursive: true, force: true })
   await cleanup()
 }
 
