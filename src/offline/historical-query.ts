@@ -162,9 +162,11 @@ export function compileHistoricalQuery(snapshot: RegistrySnapshot, request: Hist
     }
   }
 
-  const hints = new Map<string, ValueTypeCode>()
-  for (const v of viewQueries) for (const k of v.joinKeys) hints.set(k.name, k.valueType)
-  for (const s of snapshot.dataSources.values()) if (s.kind === 'request') for (const f of s.schema) if (requestFields.has(f.name)) hints.set(f.name, f.valueType as ValueTypeCode)
+  const hints = new Map<string, { readonly type: ValueTypeCode; readonly joinKey: boolean }>()
+  for (const s of snapshot.dataSources.values()) {
+    if (s.kind === 'request') for (const f of s.schema) if (requestFields.has(f.name)) hints.set(f.name, { type: f.valueType as ValueTypeCode, joinKey: false })
+  }
+  for (const v of viewQueries) for (const k of v.joinKeys) hints.set(k.name, { type: k.valueType, joinKey: true })
 
   return {
     entities: entitySource(request.entities, timestampColumn, hints),
@@ -275,7 +277,7 @@ function jsonSafe(_key: string, value: unknown): unknown {
  * Entity rows given as objects, with each column typed: the timestamp column as epoch
  * microseconds, join keys and request fields as registered, other columns from their values.
  */
-function entitySource(input: EntityInput, timestampColumn: string, hints: ReadonlyMap<string, ValueTypeCode>): EntitySource {
+function entitySource(input: EntityInput, timestampColumn: string, hints: ReadonlyMap<string, { readonly type: ValueTypeCode; readonly joinKey: boolean }>): EntitySource {
   if (!Array.isArray(input)) {
     const i = input as { path?: unknown; sql?: unknown }
     if (typeof i.path === 'string' && i.sql === undefined) return { kind: 'file', path: i.path }
@@ -288,18 +290,18 @@ function entitySource(input: EntityInput, timestampColumn: string, hints: Readon
   for (const name of cols.names) {
     const values = cols.columns.get(name) as readonly unknown[]
     const hint = hints.get(name)
-    if (name === timestampColumn || hint === ValueType.UNIX_TIMESTAMP) {
+    if (name === timestampColumn || hint?.type === ValueType.UNIX_TIMESTAMP) {
       columns.set(name, values.map((v, r) => (v === null || v === undefined ? null : toEpochMicros(v, `Entity row ${r}: '${name}'`))))
       types.push(ValueType.UNIX_TIMESTAMP)
       continue
     }
-    const type = hint ?? inferType(name, values)
+    const type = hint?.type ?? inferType(name, values)
     for (let r = 0; r < values.length; r++) {
       const v = values[r]
       if (v !== null && v !== undefined && !fitsType(v, type)) {
         throw new MorselError(
-          hint !== undefined && hints.has(name) ? 'MORSEL_ENTITY_KEY_INVALID' : 'MORSEL_REQUEST_INVALID',
-          `Entity row ${r}: '${name}' is ${JSON.stringify(v, jsonSafe) ?? typeof v}, but the column holds ${ValueTypeLabel(type)} values.`,
+          hint?.joinKey === true ? 'MORSEL_ENTITY_KEY_INVALID' : 'MORSEL_REQUEST_INVALID',
+          `Entity row ${r}: '${name}' is ${JSON.stringify(v, jsonSafe) ?? typeof v}, but the column holds ${typeLabel(type)} values.`,
           { details: { column: name, row: r } },
         )
       }
@@ -326,13 +328,13 @@ function inferType(name: string, values: readonly unknown[]): ValueTypeCode {
     }
     if (type === undefined || (type === ValueType.INT64 && t === ValueType.DOUBLE)) type = t
     else if (!(type === ValueType.DOUBLE && t === ValueType.INT64) && type !== t) {
-      throw new MorselError('MORSEL_REQUEST_INVALID', `Entity column '${name}' mixes ${ValueTypeLabel(type)} and ${ValueTypeLabel(t)} values; give it one type.`)
+      throw new MorselError('MORSEL_REQUEST_INVALID', `Entity column '${name}' mixes ${typeLabel(type)} and ${typeLabel(t)} values; give it one type.`)
     }
   }
   return type ?? ValueType.STRING
 }
 
-function ValueTypeLabel(type: ValueTypeCode): string {
+function typeLabel(type: ValueTypeCode): string {
   switch (type) {
     case ValueType.INT32:
     case ValueType.INT64:
