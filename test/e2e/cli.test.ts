@@ -22,7 +22,9 @@ function morsel(args: readonly string[], cwd: string): Promise<Run> {
   })
 }
 
-describe('morsel CLI', () => {
+// Each case runs the CLI a dozen times as separate processes; on a loaded 2-core machine that
+// takes far longer than vitest's default per-test limit.
+describe('morsel CLI', { timeout: 180_000 }, () => {
   it('runs the init template end to end: apply, write, read, list, dump, teardown', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'morsel-cli-'))
     const init = await morsel(['init', 'demo'], cwd)
