@@ -1,10 +1,14 @@
-import { readFileSync, writeFileSync } from 'node:fs'
-import { hostname } from 'node:os'
+import { readFileSync } from 'node:fs'
+import { pino } from 'pino'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { FeatureStore } from '../../src/index.js'
 import { MaterializeJobs } from '../../src/server/materialize-jobs.js'
-import { ONLINE_STORE, get, post, startTestServer, type TestServer } from '../support/server-harness.js'
+import { startFeatureServer } from '../../src/server/start-feature-server.js'
+import { ONLINE_STORE, get, makeTestRepo, post, startTestServer, type TestServer } from '../support/server-harness.js'
+import { startRedisProcess } from '../support/redis-process.js'
+import { uniqueProject } from '../support/temp-repo.js'
 
 const DOB = '19500101_0001'
 
@@ -133,14 +137,35 @@ describe(`POST /push, /write-to-online-store, /materialize (${ONLINE_STORE})`, (
     expect(list.body.jobs.map((j: { job_id: string }) => j.job_id)).toContain(res.body.job_id)
   })
 
-  it('answers 409 while another materialization of the project runs', async () => {
-    const lock = `${join(s.repo, 'data/registry.json')}.${s.project}.materialize.lock`
-    writeFileSync(lock, JSON.stringify({ pid: process.pid, host: hostname(), at: new Date().toISOString(), what: 'a test holding the lock' }))
-    const res = await post(`${s.url}/materialize`, { start_ts: '2023-12-01T00:00:00Z', end_ts: '2024-02-01T00:00:00Z', feature_views: ['profile'] })
-    expect(res.status).toBe(409)
-    expect(res.body.error.code).toBe('MORSEL_BUSY')
-    const { rmSync } = await import('node:fs')
-    rmSync(lock)
+})
+
+describe('a materialization already running', () => {
+  it('answers 409 to a second run over the same view', async () => {
+    const redis = await startRedisProcess()
+    const repo = await makeTestRepo(uniqueProject('busy'), { onlineStore: `online_store:\n  type: redis\n  connection_string: "${redis.address}"\n  command_timeout_ms: 5000\n` })
+    const setup = await FeatureStore.open(repo)
+    await setup.apply()
+    await setup.close()
+    const server = await startFeatureServer({ repoPath: repo, port: 0, logger: pino({ level: 'silent' }), handleSignals: false })
+    try {
+      // Redis holds every command: the first run cannot finish while the second is asked for.
+      await redis.command(['CLIENT', 'PAUSE', '1500', 'ALL'])
+      const first = await post(`${server.urls.base}/materialize?async=true`, { start_ts: '2023-12-01T00:00:00Z', end_ts: '2024-02-01T00:00:00Z', feature_views: ['profile'] })
+      expect(first.status).toBe(202)
+      const second = await post(`${server.urls.base}/materialize`, { start_ts: '2023-12-01T00:00:00Z', end_ts: '2024-02-01T00:00:00Z', feature_views: ['profile', 'zipcode_features'] })
+      expect(second.status).toBe(409)
+      expect(second.body.error.code).toBe('MORSEL_BUSY')
+      expect(second.body.error.message).toContain("'profile'")
+      let job = (await get(`${server.urls.base}${first.body.poll}`)).body
+      for (let i = 0; i < 200 && job.status === 'running'; i++) {
+        await sleep(50)
+        job = (await get(`${server.urls.base}${first.body.poll}`)).body
+      }
+      expect(job.status).toBe('succeeded')
+    } finally {
+      await server.close()
+      await redis.stop()
+    }
   })
 })
 
