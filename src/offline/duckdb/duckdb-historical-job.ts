@@ -119,7 +119,7 @@ export class DuckdbHistoricalJob implements OfflineJob {
       const byName = new Map<string, readonly unknown[]>()
       for (const c of columns) {
         const i = index.get(c.name)
-        if (i !== undefined) byName.set(c.name, (readers[i] as ColumnReader)(chunk, i))
+        if (i !== undefined) byName.set(c.name, values.readColumn(readers[i] as ColumnReader, chunk, i))
       }
       if (transform !== undefined) {
         const inputs = new Map<string, readonly unknown[]>()
@@ -127,7 +127,7 @@ export class DuckdbHistoricalJob implements OfflineJob {
           const i = index.get(name)
           if (i === undefined) throw new MorselError('MORSEL_INTERNAL', `Transform input '${name}' is not in the join.`)
           // Transforms always see Dates, whatever form the caller asked timestamps in.
-          inputs.set(name, (dateReaders === readers ? byName.get(name) : undefined) ?? (dateReaders[i] as ColumnReader)(chunk, i))
+          inputs.set(name, (dateReaders === readers ? byName.get(name) : undefined) ?? values.readColumn(dateReaders[i] as ColumnReader, chunk, i))
         }
         const out = transform.apply({ names: transform.inputs, columns: inputs, rowCount })
         transform.outputs.forEach((o, j) => byName.set(o.name, out[j] as unknown[]))
@@ -144,7 +144,7 @@ export class DuckdbHistoricalJob implements OfflineJob {
    */
   async #transformToFile(conn: DuckDBConnection, entityNames: readonly string[], target: string): Promise<number> {
     const transform = this.#query.transform!
-    const { dataChunks, columnReaders } = await import('./duckdb-values.js')
+    const { dataChunks, columnReaders, readColumn } = await import('./duckdb-values.js')
     const id = randomUUID().replace(/-/g, '').slice(0, 12)
     const joined = ident(`__morsel_join_${id}`)
     const computed = ident(`__morsel_computed_${id}`)
@@ -161,7 +161,7 @@ export class DuckdbHistoricalJob implements OfflineJob {
         const chunk = await inputs.fetchChunk()
         if (chunk === null || chunk.rowCount === 0) break
         readers ??= columnReaders(inputs.columnTypes(), 'date')
-        const cols = readers.map((read, i) => read(chunk, i))
+        const cols = readers.map((read, i) => readColumn(read, chunk, i))
         const batch = { names: transform.inputs, columns: new Map(transform.inputs.map((n, i) => [n, cols[i + 1] as unknown[]])), rowCount: chunk.rowCount }
         const out = transform.apply(batch)
         for (const dc of dataChunks(types, [cols[0] as unknown[], ...out], chunk.rowCount)) appender.appendDataChunk(dc)

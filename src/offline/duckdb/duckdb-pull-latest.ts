@@ -84,40 +84,40 @@ export async function pullLatest(ctx: JobContext, request: PullLatestRequest, op
 }
 
 async function* batches(conn: DuckDBConnection, selects: readonly string[], names: readonly string[], batchRows: number, view: string, close: () => void): AsyncGenerator<LatestBatch> {
+  const what = `Reading feature view '${view}'`
   try {
-    let pending: unknown[][] = names.map(() => [])
-    let times: number[] = []
     let part = 0
-    let result = await run(() => conn.stream(selects[0] as string), `Reading feature view '${view}'`)
+    let result = await run(() => conn.stream(selects[0] as string), what)
     const readers: ColumnReader[] = columnReaders(result.columnTypes(), 'date')
+    // Rows are copied straight from DuckDB's chunks into the batch's arrays, one batch at a time.
+    let columns = names.map(() => new Array<unknown>(batchRows))
+    let times = new Float64Array(batchRows)
+    let filled = 0
     for (;;) {
-      let chunk = await run(() => result.fetchChunk(), `Reading feature view '${view}'`)
+      let chunk = await run(() => result.fetchChunk(), what)
       while ((chunk === null || chunk.rowCount === 0) && part + 1 < selects.length) {
         part++
-        result = await run(() => conn.stream(selects[part] as string), `Reading feature view '${view}'`)
-        chunk = await run(() => result.fetchChunk(), `Reading feature view '${view}'`)
+        result = await run(() => conn.stream(selects[part] as string), what)
+        chunk = await run(() => result.fetchChunk(), what)
       }
-      const done = chunk === null || chunk.rowCount === 0
-      if (chunk !== null && !done) {
-        for (let c = 0; c < names.length; c++) {
-          const into = pending[c] as unknown[]
-          for (const v of (readers[c] as ColumnReader)(chunk, c)) into.push(v)
+      if (chunk === null || chunk.rowCount === 0) break
+      for (let from = 0; from < chunk.rowCount; ) {
+        const count = Math.min(chunk.rowCount - from, batchRows - filled)
+        for (let c = 0; c < names.length; c++) (readers[c] as ColumnReader)(chunk, c, columns[c] as unknown[], filled, from, count)
+        ;(readers[names.length] as ColumnReader)(chunk, names.length, times, filled, from, count)
+        filled += count
+        from += count
+        if (filled === batchRows) {
+          yield { names, columns: new Map(names.map((n, i) => [n, columns[i] as unknown[]])), rowCount: filled, eventTimeMicros: times }
+          columns = names.map(() => new Array<unknown>(batchRows))
+          times = new Float64Array(batchRows)
+          filled = 0
         }
-        for (const t of (readers[names.length] as ColumnReader)(chunk, names.length) as number[]) times.push(t)
       }
-      while (times.length >= batchRows || (done && times.length > 0)) {
-        const n = Math.min(batchRows, times.length)
-        const cut = n === times.length
-        yield {
-          names,
-          columns: new Map(names.map((name, i) => [name, cut ? (pending[i] as unknown[]) : (pending[i] as unknown[]).slice(0, n)])),
-          rowCount: n,
-          eventTimeMicros: Float64Array.from(cut ? times : times.slice(0, n)),
-        }
-        pending = cut ? names.map(() => []) : pending.map((p) => p.slice(n))
-        times = cut ? [] : times.slice(n)
-      }
-      if (done) return
+    }
+    if (filled > 0) {
+      for (const col of columns) col.length = filled
+      yield { names, columns: new Map(names.map((n, i) => [n, columns[i] as unknown[]])), rowCount: filled, eventTimeMicros: times.subarray(0, filled) }
     }
   } finally {
     close()

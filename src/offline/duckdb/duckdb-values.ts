@@ -101,8 +101,17 @@ export function* dataChunks(types: readonly DuckDBType[], columns: ReadonlyArray
   }
 }
 
-/** Reads one column of a chunk into JS values. */
-export type ColumnReader = (chunk: DuckDBDataChunk, column: number) => unknown[]
+/**
+ * Copies rows `[from, from + count)` of one column of a chunk into `into`, starting at `offset`,
+ * and returns `into`.
+ */
+export type ColumnReader = (chunk: DuckDBDataChunk, column: number, into: unknown[] | Float64Array, offset: number, from: number, count: number) => unknown[] | Float64Array
+
+/** A whole column of a chunk as a new array. */
+export function readColumn(read: ColumnReader, chunk: DuckDBDataChunk, column: number): unknown[] {
+  const n = chunk.rowCount
+  return read(chunk, column, new Array<unknown>(n), 0, 0, n) as unknown[]
+}
 
 /**
  * Column readers chosen once per result from the column types: primitives are copied as they
@@ -112,8 +121,7 @@ export type ColumnReader = (chunk: DuckDBDataChunk, column: number) => unknown[]
 export function columnReaders(types: readonly DuckDBType[], timestamps: 'date' | 'micros'): ColumnReader[] {
   const generic = timestamps === 'micros' ? toJsMicros : toJsDates
   return types.map((type): ColumnReader => {
-    const id = type.typeId
-    switch (id) {
+    switch (type.typeId) {
       case DuckDBTypeId.BOOLEAN:
       case DuckDBTypeId.TINYINT:
       case DuckDBTypeId.SMALLINT:
@@ -124,45 +132,44 @@ export function columnReaders(types: readonly DuckDBType[], timestamps: 'date' |
       case DuckDBTypeId.FLOAT:
       case DuckDBTypeId.DOUBLE:
       case DuckDBTypeId.VARCHAR:
-        return (chunk, c) => {
+        return (chunk, c, into, offset, from, count) => {
           const v = chunk.getColumnVector(c)
-          const n = chunk.rowCount
-          const out = new Array<unknown>(n)
-          for (let r = 0; r < n; r++) out[r] = v.getItem(r)
-          return out
+          for (let r = 0; r < count; r++) into[offset + r] = v.getItem(from + r)
+          return into
         }
       case DuckDBTypeId.BIGINT:
       case DuckDBTypeId.HUGEINT:
       case DuckDBTypeId.UBIGINT:
       case DuckDBTypeId.UHUGEINT:
-        return (chunk, c) => {
+        return (chunk, c, into, offset, from, count) => {
           const v = chunk.getColumnVector(c)
-          const n = chunk.rowCount
-          const out = new Array<unknown>(n)
-          for (let r = 0; r < n; r++) {
-            const x = v.getItem(r) as bigint | null
-            out[r] = x === null ? null : x >= MIN_SAFE && x <= MAX_SAFE ? Number(x) : x
+          for (let r = 0; r < count; r++) {
+            const x = v.getItem(from + r) as bigint | null
+            into[offset + r] = (x === null ? null : x >= MIN_SAFE && x <= MAX_SAFE ? Number(x) : x)
           }
-          return out
+          return into
         }
       case DuckDBTypeId.TIMESTAMP:
       case DuckDBTypeId.TIMESTAMP_TZ:
-        return (chunk, c) => {
+        return (chunk, c, into, offset, from, count) => {
           const v = chunk.getColumnVector(c)
-          const n = chunk.rowCount
-          const out = new Array<unknown>(n)
-          for (let r = 0; r < n; r++) {
-            const x = v.getItem(r) as { micros: bigint } | null
-            if (x === null) out[r] = null
+          for (let r = 0; r < count; r++) {
+            const x = v.getItem(from + r) as { micros: bigint } | null
+            if (x === null) into[offset + r] = null
             else {
               const us = Number(x.micros)
-              out[r] = timestamps === 'micros' ? us : new Date(Math.floor(us / 1000))
+              // Floor: a time before 1970 with a fraction of a millisecond belongs to the earlier millisecond.
+              into[offset + r] = (timestamps === 'micros' ? us : new Date(Math.floor(us / 1000)))
             }
           }
-          return out
+          return into
         }
       default:
-        return (chunk, c) => chunk.convertColumnValues(c, generic)
+        return (chunk, c, into, offset, from, count) => {
+          const all = chunk.convertColumnValues(c, generic)
+          for (let r = 0; r < count; r++) into[offset + r] = all[from + r]
+          return into
+        }
     }
   })
 }
