@@ -7,3 +7,7 @@ export { startFeatureServer, type RunningFeatureServer, type StartFeatureServerO
 export { ServerMetrics } from './server-metrics.js'
 export { InstrumentedOnlineStore } from './instrumented-online-store.js'
 export type { FeatureServerConfig, ServerAction, ServerLimits, AuthConfig, PermissionConfig } from './feature-server-config.js'
+export type { ServerAppContext, ServerAppAuth, RegisterServerApp } from './apps/server-app.js'
+export type { ServerAppConfig, ConsoleConfig } from './apps/server-app-config.js'
+export type { Principal } from './auth/authenticator.js'
+export type { ResourceRef } from './auth/permission-policy.js'

@@ -25,12 +25,12 @@ function copyExample(project?: string): string {
   return dir
 }
 
-/** `npm start` as a user runs it, on the given repository; REDIS_URL only when asked for. */
+/** `npm start` as a user runs it, on the given repository, stopping after the decision (test/e2e/loan-app.test.ts covers the serving); REDIS_URL only when asked for. */
 async function quickstart(args: readonly string[], redisUrl?: string): Promise<string> {
   const env: NodeJS.ProcessEnv = { ...process.env }
   delete env.REDIS_URL
   if (redisUrl !== undefined) env.REDIS_URL = redisUrl
-  const { stdout } = await run('npm', ['start', '--silent', '--', ...args], { cwd: ROOT, env, timeout: 170_000, maxBuffer: 1 << 24 })
+  const { stdout } = await run('npm', ['start', '--silent', '--', ...args, '--no-serve'], { cwd: ROOT, env, timeout: 170_000, maxBuffer: 1 << 24 })
   return stdout
 }
 

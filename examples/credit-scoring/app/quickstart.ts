@@ -8,8 +8,10 @@
  *   3. train: a point-in-time training set from the offline store, then gradient-boosted trees
  *   4. materialize-incremental: the latest feature values into the online store
  *   5. decide the tutorial's loan request with features read online
+ *   then serve: the feature server with the loan application page and the console, until Ctrl+C
+ *   (`--no-serve` stops after the decision)
  *
- * Usage: npm start -- [--repo DIR] [--from DIR] [--seed N], which runs `jiti quickstart.ts`. (Not
+ * Usage: npm start -- [--repo DIR] [--from DIR] [--seed N] [--port N] [--no-serve], which runs `jiti quickstart.ts`. (Not
  * `node --import jiti/register`: on Node 20 its module hooks make the later `import('redis')` of
  * the Redis online store fail with ERR_VM_MODULE_LINK_FAILURE.)
  */
@@ -23,6 +25,7 @@ import { CREDIT_TABLES, readManifest, tablesPresent, type DataManifest } from '.
 import { GENERATOR_VERSION, generateCreditData } from './generate-data.js'
 import { importCreditData } from './import-data.js'
 import { TUTORIAL_APPLICATION, decideLoan, type LoanApplication, type LoanDecision } from './score.js'
+import { serveExample } from './serve-example.js'
 import { fitCreditModel, loadTrainingSet } from './train.js'
 
 export interface QuickstartOptions {
@@ -212,26 +215,37 @@ async function main(argv: readonly string[]): Promise<number> {
       repo: { type: 'string' },
       from: { type: 'string' },
       seed: { type: 'string' },
+      port: { type: 'string' },
+      'no-serve': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   })
   if (values.help === true) {
     process.stdout.write(
-      'Usage: npm start -- [--repo DIR] [--from DIR] [--seed N]\n' +
+      'Usage: npm start -- [--repo DIR] [--from DIR] [--seed N] [--port N] [--no-serve]\n' +
         '  --repo DIR  the feature repository (default: examples/credit-scoring)\n' +
         "  --from DIR  import the tutorial's loan_table, zipcode_table and credit_history files from DIR instead of generating data\n" +
-        '  --seed N    seed of the data generator (default 42)\n',
+        '  --seed N    seed of the data generator (default 42)\n' +
+        '  --port N    port to serve the loan page, the console and the API on (default: `feature_server.port`, 6566; 0 picks a free one)\n' +
+        '  --no-serve  stop after the decision instead of serving\n',
     )
     return 0
   }
   const seed = values.seed === undefined ? undefined : Number(values.seed)
   if (seed !== undefined && (!Number.isInteger(seed) || seed < 0)) throw new Error(`--seed must be a non-negative integer, got '${values.seed}'.`)
+  const port = values.port === undefined ? undefined : Number(values.port)
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) throw new Error(`--port must be a port number from 0 to 65535, got '${values.port}'.`)
   await runQuickstart({
     ...(values.repo !== undefined && { repoPath: values.repo }),
     ...(values.from !== undefined && { from: values.from }),
     ...(seed !== undefined && { seed }),
   })
+  if (values['no-serve'] === true) return 0
+  const log = (line: string): void => void process.stdout.write(`${line}\n`)
+  const server = await serveExample({ repoPath: resolve(values.repo ?? EXAMPLE_DIR), ...(port !== undefined && { port }), log })
+  await server.closed
+  log('Stopped.')
   return 0
 }
 

@@ -28,7 +28,7 @@ export interface ServerAppAuth {
    * valid credentials); empty when access control is off. Put them on every route that answers
    * with data.
    */
-  readonly onRequest: ReadonlyArray<(request: FastifyRequest) => Promise<void>>
+  readonly onRequest: Array<(request: FastifyRequest) => Promise<void>>
   /** The caller of a request that went through `onRequest` (anonymous when access control is off). */
   principal(request: FastifyRequest): Principal
   /** Throws MORSEL_FORBIDDEN (403) unless the caller may do `action` on every resource listed. */
