@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { constants as fsConstants } from 'node:fs'
-import { copyFile, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
+import { copyFile, link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { dirname } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -93,12 +93,34 @@ export class FileRegistryStore implements RegistryStore {
       } finally {
         await fh.close()
       }
-      if (keepBackup) await copyFile(this.location, `${this.location}.bak`)
+      if (keepBackup) await this.#backUp()
       await rename(tmp, this.location)
       await syncDir(dirname(this.location))
     } catch (err) {
       await rm(tmp, { force: true }).catch(() => undefined)
       throw ioError(`write the registry ${this.location}`, err)
+    }
+  }
+
+  /**
+   * Makes `<file>.bak` the current document, all or nothing: a hard link renamed into place (no
+   * data copied, so a full disk cannot leave half a backup), or where links are not supported a
+   * copy renamed into place. On failure the previous backup is left as it was.
+   */
+  async #backUp(): Promise<void> {
+    const bak = `${this.location}.bak`
+    const tmp = `${bak}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`
+    try {
+      try {
+        await link(this.location, tmp)
+      } catch (err) {
+        if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EMLINK', 'ENOSYS'].includes(errno(err) ?? '')) throw err
+        await copyFile(this.location, tmp)
+      }
+      await rename(tmp, bak)
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined)
+      throw err
     }
   }
 
@@ -112,8 +134,12 @@ export class FileRegistryStore implements RegistryStore {
         const fh = await open(this.#lockPath, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, 0o644)
         try {
           await fh.writeFile(owner)
-        } finally {
           await fh.close()
+        } catch (err) {
+          // A lock left empty (disk full) would hold off every writer until it counts as stale.
+          await fh.close().catch(() => undefined)
+          await rm(this.#lockPath, { force: true }).catch(() => undefined)
+          throw err
         }
         return async () => {
           await rm(this.#lockPath, { force: true })
