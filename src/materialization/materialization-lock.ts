@@ -53,8 +53,12 @@ export async function acquireMaterializationLock(path: string, what: string, opt
       const fh = await open(path, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, 0o644)
       try {
         await fh.writeFile(JSON.stringify(owner))
-      } finally {
         await fh.close()
+      } catch (err) {
+        // An empty lock (disk full) would refuse the next runs until it counts as abandoned.
+        await fh.close().catch(() => undefined)
+        await rm(path, { force: true }).catch(() => undefined)
+        throw err
       }
       let released = false
       return async () => {
