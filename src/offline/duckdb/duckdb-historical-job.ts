@@ -222,7 +222,7 @@ function onAbort(signal: AbortSignal | undefined, conn: DuckDBConnection): () =>
   return () => signal.removeEventListener('abort', interrupt)
 }
 
-/** Runs a DuckDB call, turning its errors into Morsel's: bad values into MORSEL_VALUE_INVALID, the rest into MORSEL_STORE_ERROR. */
+/** Runs a DuckDB call, turning its errors into Morsel's: bad values into MORSEL_VALUE_INVALID, unreadable files into MORSEL_SOURCE_INVALID, the rest into MORSEL_STORE_ERROR. */
 export async function run<T>(fn: () => Promise<T>, what: string): Promise<T> {
   try {
     return await fn()
@@ -230,6 +230,10 @@ export async function run<T>(fn: () => Promise<T>, what: string): Promise<T> {
     if (isMorselError(err)) throw err
     const message = (err as Error).message
     if (/^INTERRUPT/i.test(message)) throw new MorselError('MORSEL_TIMEOUT', `${what} was cancelled.`, { cause: err })
+    // A damaged or truncated Parquet file is a broken source, not a bad value in it.
+    if (/^Invalid Input Error: .*(No magic bytes|too small to be a Parquet file|Footer length error|Parquet)/i.test(message)) {
+      throw new MorselError('MORSEL_SOURCE_INVALID', `${what} failed: a source file is not readable Parquet (damaged, truncated or of another format): ${message}`, { cause: err })
+    }
     if (/^(Conversion|Invalid Input) Error/i.test(message)) throw new MorselError('MORSEL_VALUE_INVALID', `${what} failed on a value: ${message}`, { cause: err })
     if (/^(Binder|Parser|Catalog) Error/i.test(message) && what.startsWith('Reading the entity')) {
       throw new MorselError('MORSEL_REQUEST_INVALID', `${what} failed: ${message}`, { cause: err })
