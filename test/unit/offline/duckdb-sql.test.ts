@@ -55,7 +55,7 @@ describe('the DuckDB point-in-time SQL', () => {
     const { select } = buildHistoricalSql(query({ kind: 'file', path: 'e.parquet' }), ctx)
     expect(select).toContain('e.__morsel_probe >= v0.__morsel_order')
     expect(select).toContain('e.__morsel_ts >= v1.__morsel_event_ts')
-    expect(select).toContain('CASE WHEN v0.__morsel_event_ts >= e.__morsel_ts - to_seconds(86400) THEN v0."__morsel_f0" END AS "population"')
+    expect(select).toContain('CASE WHEN v0.__morsel_event_us >= e.__morsel_ts_us - 86400000000 THEN v0."__morsel_f0" END AS "population"')
     expect(select).toContain('v1."__morsel_f0" AS "credit__due"')
   })
 
