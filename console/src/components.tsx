@@ -22,11 +22,19 @@ export function Card(props: { readonly title?: string; readonly children: Compon
 }
 
 /** One figure with its label; `stat` names it for tests and scripts. */
-export function Stat(props: { readonly label: string; readonly value: ComponentChildren; readonly hint?: string; readonly stat?: string; readonly tone?: string | undefined }) {
+export function Stat(props: {
+  readonly label: string
+  readonly value: ComponentChildren
+  readonly hint?: string
+  readonly stat?: string
+  readonly tone?: string | undefined
+  /** The figure behind a formatted value, for tests and scripts. */
+  readonly raw?: number | null
+}) {
   return (
     <div class={`stat ${props.tone !== undefined ? `tone-${props.tone}` : ''}`}>
       <div class="stat-label">{props.label}</div>
-      <div class="stat-value" data-stat={props.stat}>
+      <div class="stat-value" data-stat={props.stat} data-raw={props.raw === undefined || props.raw === null ? undefined : String(props.raw)}>
         {props.value}
       </div>
       {props.hint !== undefined && <div class="stat-hint">{props.hint}</div>}

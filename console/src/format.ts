@@ -23,7 +23,7 @@ export function formatDuration(seconds: number): string {
 /** A ttl: 0 is no limit. */
 export function formatTtl(seconds: number): string {
   if (seconds === 0) return 'no limit'
-  if (seconds % 86_400 === 0) return `${seconds / 86_400} days`
+  if (seconds % 86_400 === 0) return seconds === 86_400 ? '1 day' : `${seconds / 86_400} days`
   return formatDuration(seconds)
 }
 

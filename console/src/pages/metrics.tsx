@@ -20,22 +20,28 @@ export function MetricsPage() {
               Sampled from the server's Prometheus metrics every {s.intervalMs / 1000} s; rates, quantiles and ratios over the last {s.windowMs / 1000} s. The history is
               kept by the server, so it is here as soon as the page opens.
             </PageHeader>
+            {!s.totals.metricsEnabled && (
+              <div class="error-box" role="alert">
+                Metrics are off (<code>feature_server.metrics.enabled: false</code>): requests are counted, but reads, statuses and the online store's figures are not recorded.
+              </div>
+            )}
             <div class="grid cols-4">
-              <Stat label="Requests" value={formatCount(s.totals.requests)} hint={`now ${formatRate(last(s.requestRate))}; every endpoint but the console's, /metrics, /health, /ready`} stat="requests-total" />
-              <Stat label="POST /get-online-features" value={formatCount(s.totals.onlineRequests)} hint={`now ${formatRate(last(s.onlineRequestRate))}, p99 ${formatMs(last(s.httpP99Ms))}`} stat="online-requests-total" />
-              <Stat label="Online reads" value={formatCount(s.totals.reads)} hint={`in the library (HTTP and apps); p99 ${formatMs(last(s.readP99Ms))}`} stat="reads-total" />
+              <Stat label="Requests" value={formatCount(s.totals.requests)} hint={`now ${formatRate(last(s.requestRate))}; every endpoint but the console's, /metrics, /health, /ready`} stat="requests-total" raw={s.totals.requests} />
+              <Stat label="POST /get-online-features" value={formatCount(s.totals.onlineRequests)} hint={`now ${formatRate(last(s.onlineRequestRate))}, p99 ${formatMs(last(s.httpP99Ms))}`} stat="online-requests-total" raw={s.totals.onlineRequests} />
+              <Stat label="Online reads" value={formatCount(s.totals.reads)} hint={`in the library (HTTP and apps); p99 ${formatMs(last(s.readP99Ms))}`} stat="reads-total" raw={s.totals.reads} />
               <Stat
                 label={`Online store (${s.totals.storeType ?? '?'})`}
                 value={formatBytes(s.totals.storeUsedMemoryBytes)}
                 hint={s.totals.storeOpsPerSecond !== null ? `${formatCount(s.totals.storeOpsPerSecond)} ops/s (INFO every ${s.totals.storeStatsIntervalSeconds} s)` : 'reports no memory or ops figures'}
                 stat="store-memory"
+                raw={s.totals.storeUsedMemoryBytes}
               />
             </div>
             <div class="grid cols-4">
-              <Stat label="Hits (PRESENT)" value={formatCount(served.PRESENT)} hint={`now ${formatRatio(last(s.hitRatio))}`} stat="served-PRESENT" tone="ok" />
-              <Stat label="Misses (NOT_FOUND)" value={formatCount(served.NOT_FOUND)} hint={`now ${formatRatio(last(s.missRatio))}`} stat="served-NOT_FOUND" tone="bad" />
-              <Stat label="Stale (OUTSIDE_MAX_AGE)" value={formatCount(served.OUTSIDE_MAX_AGE)} hint={`now ${formatRatio(last(s.staleRatio))}`} stat="served-OUTSIDE_MAX_AGE" tone="warn" />
-              <Stat label="Nulls (NULL_VALUE)" value={formatCount(served.NULL_VALUE)} hint={`now ${formatRatio(last(s.nullRatio))}`} stat="served-NULL_VALUE" />
+              <Stat label="Hits (PRESENT)" value={formatCount(served.PRESENT)} hint={`now ${formatRatio(last(s.hitRatio))}`} stat="served-PRESENT" tone="ok" raw={served.PRESENT} />
+              <Stat label="Misses (NOT_FOUND)" value={formatCount(served.NOT_FOUND)} hint={`now ${formatRatio(last(s.missRatio))}`} stat="served-NOT_FOUND" tone="bad" raw={served.NOT_FOUND} />
+              <Stat label="Stale (OUTSIDE_MAX_AGE)" value={formatCount(served.OUTSIDE_MAX_AGE)} hint={`now ${formatRatio(last(s.staleRatio))}`} stat="served-OUTSIDE_MAX_AGE" tone="warn" raw={served.OUTSIDE_MAX_AGE} />
+              <Stat label="Nulls (NULL_VALUE)" value={formatCount(served.NULL_VALUE)} hint={`now ${formatRatio(last(s.nullRatio))}`} stat="served-NULL_VALUE" raw={served.NULL_VALUE} />
             </div>
             <div class="grid cols-2">
               <Card title="Request rate">

@@ -192,6 +192,8 @@ export interface ConsoleTimeSeries {
     readonly storeOpsPerSecond: number | null
     readonly storeType: string | null
     readonly storeStatsIntervalSeconds: number
+    /** False when `feature_server.metrics.enabled` is off: reads, statuses and store figures are not recorded. */
+    readonly metricsEnabled: boolean
   }
 }
 

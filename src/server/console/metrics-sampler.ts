@@ -32,6 +32,8 @@ export interface MetricsSamplerOptions {
   readonly windowSamples?: number
   readonly storeType?: string
   readonly storeStatsIntervalSeconds?: number
+  /** `feature_server.metrics.enabled`. Default true. */
+  readonly metricsEnabled?: boolean
 }
 
 /**
@@ -47,6 +49,7 @@ export class MetricsSampler {
   readonly #capacity: number
   readonly #storeType: string | null
   readonly #storeStatsIntervalSeconds: number
+  readonly #metricsEnabled: boolean
   readonly #samples: Sample[] = []
   #timer: NodeJS.Timeout | undefined
   #sampling: Promise<void> | undefined
@@ -58,6 +61,7 @@ export class MetricsSampler {
     this.#capacity = Math.ceil((options.historySeconds * 1000) / options.intervalMs) + this.windowSamples
     this.#storeType = options.storeType ?? null
     this.#storeStatsIntervalSeconds = options.storeStatsIntervalSeconds ?? 15
+    this.#metricsEnabled = options.metricsEnabled ?? true
   }
 
   start(): void {
@@ -139,6 +143,7 @@ export class MetricsSampler {
         storeOpsPerSecond: last?.opsPerSecond ?? null,
         storeType: this.#storeType,
         storeStatsIntervalSeconds: this.#storeStatsIntervalSeconds,
+        metricsEnabled: this.#metricsEnabled,
       },
     }
   }

@@ -35,6 +35,7 @@ export function registerConsole(app: FastifyInstance, ctx: ServerContext): void 
     historySeconds: config.historySeconds,
     storeType: store.config.onlineStore.type,
     storeStatsIntervalSeconds: ctx.config.metrics.storeStatsIntervalSeconds,
+    metricsEnabled: ctx.config.metrics.enabled,
   })
   const startedAt = new Date().toISOString()
   app.addHook('onReady', async () => sampler.start())
