@@ -22,7 +22,8 @@ export function MetricsPage() {
             </PageHeader>
             {!s.totals.metricsEnabled && (
               <div class="error-box" role="alert">
-                Metrics are off (<code>feature_server.metrics.enabled: false</code>): requests are counted, but reads, statuses and the online store's figures are not recorded.
+                Metrics are off (<code>feature_server.metrics.enabled: false</code>): online reads and the statuses of the values served are not recorded, so those figures and charts stay
+                empty.
               </div>
             )}
             <div class="grid cols-4">
