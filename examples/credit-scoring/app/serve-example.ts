@@ -5,8 +5,11 @@ import { startFeatureServer, type RunningFeatureServer } from 'morsel/server'
 
 /** The loan page's server app, by absolute path: it serves any copy of the repository. */
 export const LOAN_APP_MODULE = fileURLToPath(new URL('./loan-app.ts', import.meta.url))
-const WEB_CONFIG = fileURLToPath(new URL('./web/vite.config.ts', import.meta.url))
-const WEB_INDEX = fileURLToPath(new URL('./web/dist/index.html', import.meta.url))
+/** The pages `npm run build` makes with Vite: the loan page, and Morsel's console (in the package's dist/). */
+const PAGES = [
+  { name: 'the loan page (app/web)', config: fileURLToPath(new URL('./web/vite.config.ts', import.meta.url)), index: fileURLToPath(new URL('./web/dist/index.html', import.meta.url)) },
+  { name: "Morsel's console", config: fileURLToPath(new URL('../../../console/vite.config.ts', import.meta.url)), index: fileURLToPath(new URL('../../../dist/console/index.html', import.meta.url)) },
+]
 
 export interface ServeExampleOptions {
   readonly repoPath: string
@@ -16,13 +19,15 @@ export interface ServeExampleOptions {
   readonly log: (line: string) => void
 }
 
-/** Builds the loan page with Vite when `npm run build` has not (a fresh checkout run with `npm start`). */
-export async function ensureLoanPage(log: (line: string) => void): Promise<void> {
-  if (existsSync(WEB_INDEX)) return
-  const t0 = performance.now()
-  const { build } = await import('vite')
-  await build({ configFile: WEB_CONFIG, logLevel: 'warn' })
-  log(`      Built the loan page (app/web) in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+/** Builds the pages with Vite when `npm run build` has not (only the TypeScript was compiled). */
+export async function ensurePages(log: (line: string) => void): Promise<void> {
+  for (const page of PAGES) {
+    if (existsSync(page.index) || !existsSync(page.config)) continue
+    const t0 = performance.now()
+    const { build } = await import('vite')
+    await build({ configFile: page.config, logLevel: 'warn' })
+    log(`      Built ${page.name} in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+  }
 }
 
 /**
@@ -30,7 +35,7 @@ export async function ensureLoanPage(log: (line: string) => void): Promise<void>
  * page: the quickstart's last step, serving until Ctrl+C (SIGINT) or SIGTERM.
  */
 export async function serveExample(options: ServeExampleOptions): Promise<RunningFeatureServer> {
-  await ensureLoanPage(options.log)
+  await ensurePages(options.log)
   const config = loadRepoConfig({ repoPath: options.repoPath })
   const server = await startFeatureServer({
     config: {
