@@ -42,7 +42,7 @@ function toVector(column: ResultColumn, values: readonly unknown[], rowCount: nu
     }
   }
   if (vt === ValueType.INT64) return bigIntVector(new Int64(), values, rowCount, (v) => (typeof v === 'bigint' ? v : BigInt(v as number)))
-  if (vt === ValueType.UNIX_TIMESTAMP) return bigIntVector(new TimestampMicrosecond(/TIME ZONE|TZ/i.test(column.sourceType) || column.sourceType === 'transform' ? 'UTC' : null), values, rowCount, (v) => BigInt(toMicros(v)))
+  if (vt === ValueType.UNIX_TIMESTAMP) return bigIntVector(new TimestampMicrosecond(/TIME ZONE|TZ/i.test(column.sourceType) ? 'UTC' : null), values, rowCount, (v) => BigInt(toMicros(v)))
   const type = arrowType(vt, column.name)
   const element = ELEMENT_OF[vt]
   const builder = makeBuilder({ type, nullValues: [null, undefined] })
