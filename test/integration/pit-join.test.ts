@@ -190,7 +190,7 @@ describe('point-in-time join (DuckDB) against a reference implementation', () =>
       }),
       { numRuns: 60, seed: 20240101 },
     )
-  })
+  }, 120_000)
 
   it('matches the reference when the entity rows come from a Parquet file, a CSV file and SQL', async () => {
     await fc.assert(
@@ -213,7 +213,7 @@ describe('point-in-time join (DuckDB) against a reference implementation', () =>
       }),
       { numRuns: 15, seed: 7 },
     )
-  })
+  }, 120_000)
 
   it('includes a row exactly ttl old and excludes one a microsecond older; includes a row at T, excludes one after', async () => {
     const t = BASE + 10 * HOUR
