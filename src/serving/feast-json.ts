@@ -14,11 +14,12 @@ export function toFeastJson(response: OnlineResponse): string {
   const names = response.featureNames
   const n = response.rowCount
   let out = '{"metadata":{"feature_names":['
-  for (let c = 0; c < names.length; c++) out += (c ? ',' : '') + JSON.stringify(names[c])
+  for (let c = 0; c < names.length; c++) out += (c ? ',' : '') + quoted(names[c]!)
   out += ']},"results":['
-  // The features of one view share an event time per row: format each distinct time once.
-  let lastTime = 0
-  let lastText = EPOCH
+  // The features of one view share an event time per row: each row remembers the last time it
+  // formatted, so a time is formatted once per row and view, not once per feature.
+  const lastTime = new Array<number>(n).fill(0)
+  const lastText = new Array<string>(n).fill(EPOCH)
   for (let c = 0; c < names.length; c++) {
     const values = response.values[c]!
     const statuses = response.statuses[c]!
@@ -26,19 +27,36 @@ export function toFeastJson(response: OnlineResponse): string {
     out += c ? ',{"values":[' : '{"values":['
     for (let r = 0; r < n; r++) out += (r ? ',' : '') + jsonValue(values[r])
     out += '],"statuses":['
-    for (let r = 0; r < n; r++) out += (r ? ',"' : '"') + FIELD_STATUS_NAMES[statuses[r]!]! + '"'
+    for (let r = 0; r < n; r++) out += (r ? ',' : '') + QUOTED_STATUS[statuses[r]!]!
     out += '],"event_timestamps":['
     for (let r = 0; r < n; r++) {
       const t = times[r]!
-      if (t !== lastTime) {
-        lastTime = t
-        lastText = t === 0 ? EPOCH : `"${formatMicros(t)}"`
+      let text = lastText[r]!
+      if (t !== lastTime[r]) {
+        text = t === 0 ? EPOCH : `"${formatMicros(t)}"`
+        lastTime[r] = t
+        lastText[r] = text
       }
-      out += (r ? ',' : '') + lastText
+      out += (r ? ',' : '') + text
     }
     out += ']}'
   }
   return `${out}]}`
+}
+
+const QUOTED_STATUS: readonly string[] = FIELD_STATUS_NAMES.map((name) => `"${name}"`)
+
+/** Column names as JSON strings, kept: the same few names come back in every response. */
+const QUOTED_NAMES = new Map<string, string>()
+
+function quoted(name: string): string {
+  let q = QUOTED_NAMES.get(name)
+  if (q === undefined) {
+    q = JSON.stringify(name)
+    if (QUOTED_NAMES.size >= 10_000) QUOTED_NAMES.clear()
+    QUOTED_NAMES.set(name, q)
+  }
+  return q
 }
 
 export function jsonValue(v: unknown): string {
