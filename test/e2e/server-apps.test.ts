@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process'
+import { resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startFeatureServer } from '../../src/server/start-feature-server.js'
 import { get, makeTestRepo, startTestServer, type TestServer } from '../support/server-harness.js'
@@ -214,5 +216,28 @@ describe('server apps that cannot be mounted, and a console turned off', () => {
     } finally {
       await server.close()
     }
+  })
+})
+
+describe('morsel serve with apps', () => {
+  it("prints the console's and the apps' URLs, and serves them", async () => {
+    const repo = await makeTestRepo(uniqueProject('apps_cli'), { files: APP_FILES, featureServer: APPS_YAML })
+    const bin = resolve(import.meta.dirname, '../../bin/morsel.js')
+    const proc = spawn(process.execPath, [bin, 'serve', '-c', repo, '--port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let err = ''
+    proc.stderr.on('data', (d: Buffer) => (err += d.toString()))
+    const closed = new Promise<number | null>((done) => proc.on('close', (code) => done(code)))
+    try {
+      await expect.poll(() => err, { timeout: 30_000 }).toMatch(/App +http:\/\/\S+\/hello\//)
+      const base = /Console +(http:\/\/\S+)\/console\//.exec(err)?.[1]
+      expect(base, err).toBeDefined()
+      expect(err).toContain(`App      ${base}/hello/`)
+      expect((await get(`${base}/console/`)).status).toBe(200)
+      const missing = await get(`${base}/hello/missing`)
+      expect(missing.body).toEqual({ error: { code: 'MORSEL_NOT_FOUND', message: 'Nothing here.' } })
+    } finally {
+      proc.kill('SIGTERM')
+    }
+    expect(await closed).toBe(0)
   })
 })

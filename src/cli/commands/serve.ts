@@ -59,6 +59,8 @@ function printBanner(server: RunningFeatureServer): void {
     `  POST ${urls.base}/write-to-online-store`,
     `  POST ${urls.base}/materialize   POST ${urls.base}/materialize-incremental`,
     `  GET  ${urls.health}   GET ${urls.ready}   GET ${urls.metrics}`,
+    ...(store.config.featureServer.console?.enabled !== false ? [`  Console  ${urls.base}/console/`] : []),
+    ...(store.config.featureServer.apps ?? []).map((a) => `  App      ${urls.base}${a.path}/`),
     `Access control: ${auth === 'none' ? 'off (loopback only)' : auth}. Stop with Ctrl+C (in-flight requests are drained).`,
   ]
   process.stderr.write(`${lines.join('\n')}\n`)

@@ -94,7 +94,32 @@ function App() {
       </header>
       <main class="columns">
         <section class="card form-card">
-          <h2>Application</h2>
+          <div class="form-head">
+            <h2>Application</h2>
+            <div class="form-tools">
+              <button
+                type="button"
+                class="secondary small"
+                onClick={() => {
+                  setForm(TUTORIAL_FORM)
+                  setErrors({})
+                }}
+              >
+                Tutorial's applicant
+              </button>
+              <button
+                type="button"
+                class="ghost small"
+                onClick={() => {
+                  setForm(EMPTY_FORM)
+                  setErrors({})
+                  setResult(undefined)
+                }}
+              >
+                Clear
+              </button>
+            </div>
+          </div>
           <form
             noValidate
             onSubmit={(e) => {
@@ -117,27 +142,6 @@ function App() {
             <div class="actions">
               <button type="submit" class="primary" disabled={busy}>
                 {busy ? 'Deciding…' : 'Submit application'}
-              </button>
-              <button
-                type="button"
-                class="secondary"
-                onClick={() => {
-                  setForm(TUTORIAL_FORM)
-                  setErrors({})
-                }}
-              >
-                Tutorial's applicant
-              </button>
-              <button
-                type="button"
-                class="ghost"
-                onClick={() => {
-                  setForm(EMPTY_FORM)
-                  setErrors({})
-                  setResult(undefined)
-                }}
-              >
-                Clear
               </button>
             </div>
             {Object.keys(errors).length > 0 && (
