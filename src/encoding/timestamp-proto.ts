@@ -58,11 +58,44 @@ export function encodeTimestamp(epochMicros: number): Buffer {
 }
 
 /**
+ * A varint of at most 7 bytes (exact in a double) starting at `pos`, with the position after it in
+ * `scratch.payloadStart`; -1 when it is longer or runs past `end`.
+ */
+function shortVarintAt(bytes: Uint8Array, pos: number, end: number): number {
+  let value = 0
+  let scale = 1
+  const last = Math.min(end, pos + 7)
+  for (let i = pos; i < last; i++) {
+    const b = bytes[i]!
+    value += (b & 0x7f) * scale
+    if (b < 0x80) {
+      scratch.payloadStart = i + 1
+      return value
+    }
+    scale *= 128
+  }
+  return -1
+}
+
+/**
  * Parses Timestamp bytes into epoch microseconds (nanos below a µs are dropped). Zero bytes are
  * the epoch, which is also what Feast reports for a missing `_ts` field.
  */
 export function decodeTimestamp(bytes: Uint8Array): number {
   const end = bytes.length
+  // Fast path: positive seconds (field 1), then optionally nanos (field 2), nothing else: what
+  // Feast and Morsel write for every time since 1970. Anything else takes the general walk.
+  if (end > 1 && bytes[0] === 0x08) {
+    const secs = shortVarintAt(bytes, 1, end)
+    const at = scratch.payloadStart
+    if (secs >= 0) {
+      if (at === end) return secs * MICROS_PER_SECOND
+      if (bytes[at] === 0x10) {
+        const ns = shortVarintAt(bytes, at + 1, end)
+        if (ns >= 0 && ns < 1e9 && scratch.payloadStart === end) return secs * MICROS_PER_SECOND + Math.floor(ns / 1000)
+      }
+    }
+  }
   let seconds = 0
   let nanos = 0
   let pos = 0

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer'
 import { MorselError } from '../errors/index.js'
 import {
   ELEMENT_OF,
@@ -270,7 +271,7 @@ export function encodeValue(value: unknown, valueType: ValueTypeCode, context?: 
         value,
         `a feature of type ${dtypeName(valueType)} can only be null; give the feature a concrete type`,
       )
-    default:
+    default: // everything else takes the general walk
       throw valueError(context, valueType, value, `type code ${String(valueType)} is not a type Morsel writes`)
   }
 }
@@ -341,7 +342,7 @@ function encodeList(value: unknown, listType: ValueTypeCode, context: string | u
       }
       payload = count
       break
-    default:
+    default: // everything else takes the general walk
       throw new MorselError('MORSEL_INTERNAL', `encodeList called with ${dtypeName(listType)}.`)
   }
 
@@ -394,6 +395,44 @@ function encodeList(value: unknown, listType: ValueTypeCode, context: string | u
 
 // ---------------------------------------------------------------------------------------------
 // Decoding
+
+// Buffer's readDoubleLE validates its offset on every call; copying the bytes into a scratch
+// double is the same work without the checks (the fast paths have checked the length).
+const F64 = new Float64Array(1)
+const F64_BYTES = new Uint8Array(F64.buffer)
+const F32 = new Float32Array(1)
+const F32_BYTES = new Uint8Array(F32.buffer)
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
+
+function readDouble(bytes: Uint8Array, at: number): number {
+  if (LITTLE_ENDIAN) for (let i = 0; i < 8; i++) F64_BYTES[i] = bytes[at + i]!
+  else for (let i = 0; i < 8; i++) F64_BYTES[7 - i] = bytes[at + i]!
+  return F64[0]!
+}
+
+function readFloat(bytes: Uint8Array, at: number): number {
+  if (LITTLE_ENDIAN) for (let i = 0; i < 4; i++) F32_BYTES[i] = bytes[at + i]!
+  else for (let i = 0; i < 4; i++) F32_BYTES[3 - i] = bytes[at + i]!
+  return F32[0]!
+}
+
+/**
+ * The varint after a one-byte tag when it is at most 7 bytes (49 bits, exact in a double) and ends
+ * exactly at `end`; -1 otherwise (longer, negative, truncated or followed by more fields), for the
+ * general decoder to handle.
+ */
+function shortVarint(bytes: Uint8Array, end: number): number {
+  if (end > 8) return -1
+  let value = 0
+  let scale = 1
+  for (let pos = 1; pos < end; pos++) {
+    const b = bytes[pos]!
+    value += (b & 0x7f) * scale
+    if (b < 0x80) return pos === end - 1 ? value : -1
+    scale *= 128
+  }
+  return -1
+}
 
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
@@ -515,7 +554,7 @@ function readElements(
         out.push((scratch.lo | scratch.hi) !== 0)
       }
       break
-    default:
+    default: // everything else takes the general walk
       while (pos < stop) {
         pos = readVarint(buf, pos, stop, context)
         // A Feature list cannot hold null; an invalid Date stands in for NaT and serializes to JSON null.
@@ -558,7 +597,7 @@ function elementOfField(field: number): number | undefined {
     case 45:
     case 46:
       return ValueType.STRING
-    default:
+    default: // everything else takes the general walk
       return undefined
   }
 }
@@ -573,6 +612,30 @@ function elementOfField(field: number): number | undefined {
 export function decodeValue(bytes: Uint8Array, context?: string): FeatureValue {
   const end = bytes.length
   if (end === 0) return null
+  // Fast paths for a Value holding one scalar, which is what Feast and Morsel write: the tag and
+  // the length prove that no other field follows, so the general walk below would agree.
+  switch (bytes[0]) {
+    case 0x29: // double_val
+      if (end === 9) return readDouble(bytes, 1)
+      break
+    case 0x20: // int64_val
+    case 0x18: {
+      // int32_val
+      const n = shortVarint(bytes, end)
+      if (n >= 0) return bytes[0] === 0x20 ? n : n | 0
+      break
+    }
+    case 0x12: // string_val shorter than 128 bytes
+      if (end === bytes[1]! + 2 && end < 130) return asBuffer(bytes).toString('utf8', 2, end)
+      break
+    case 0x35: // float_val
+      if (end === 5) return readFloat(bytes, 1)
+      break
+    case 0x38: // bool_val
+      if (end === 2 && bytes[1]! < 0x80) return bytes[1] !== 0
+      break
+    default: // everything else takes the general walk
+  }
   const buf = asBuffer(bytes)
   findLastField(buf, end, context)
   const { field, wire, start, stop } = found

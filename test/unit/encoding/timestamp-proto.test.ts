@@ -122,3 +122,23 @@ describe('Timestamp agrees with protobufjs', () => {
     )
   })
 })
+
+describe('Timestamp: the fast path agrees with the general walk', () => {
+  it('round-trips times up to the largest safe microsecond, and before 1970', () => {
+    for (const us of [0, 1, 999, 1_000_000, 1_705_276_800_000_000, 1_705_276_800_123_456, Number.MAX_SAFE_INTEGER, -1, -1_705_276_800_000_001, Number.MIN_SAFE_INTEGER]) {
+      expect(decodeTimestamp(encodeTimestamp(us))).toBe(us)
+    }
+  })
+
+  it('leaves unusual layouts to the general walk', () => {
+    // nanos before seconds, nanos alone, a trailing unknown field, nanos of a second or more
+    expect(decodeTimestamp(specBytes('10 e8 07 08 01'))).toBe(1_000_001)
+    expect(decodeTimestamp(specBytes('10 e8 07'))).toBe(1)
+    expect(decodeTimestamp(specBytes('08 01 10 e8 07 18 05'))).toBe(1_000_001)
+    expect(decodeTimestamp(specBytes('08 01 10 80 94 eb dc 03'))).toBe(2_000_000)
+  })
+
+  it('rejects a truncated seconds varint', () => {
+    expect(() => decodeTimestamp(specBytes('08 80 80'))).toThrow(MorselError)
+  })
+})

@@ -313,3 +313,62 @@ describe('valueTypeOfEncoded', () => {
     expect(morselError(() => valueTypeOfEncoded(specBytes('12 05'))).code).toBe('MORSEL_VALUE_INVALID')
   })
 })
+
+describe('decodeValue: the single-scalar fast paths agree with the general walk', () => {
+  const bytes = (...parts: Array<number | number[] | Buffer>): Uint8Array =>
+    Uint8Array.from(parts.flatMap((p) => (typeof p === 'number' ? [p] : [...p])))
+  const double = (x: number): Buffer => {
+    const b = Buffer.alloc(8)
+    b.writeDoubleLE(x)
+    return b
+  }
+
+  it('reads int64 on both sides of the 7-byte varint limit, and negatives', () => {
+    for (const n of [0, 1, 127, 128, 2 ** 28 - 1, 2 ** 28, 2 ** 35, 2 ** 49 - 1, 2 ** 49, 2 ** 52 + 3, Number.MAX_SAFE_INTEGER, -1, -(2 ** 40), Number.MIN_SAFE_INTEGER]) {
+      expect(decodeValue(encodeValue(n, ValueType.INT64))).toBe(n)
+    }
+  })
+
+  it('reads int32 extremes, and wraps a longer varint as the general decoder does', () => {
+    for (const n of [0, 1, 2 ** 31 - 1, -1, -(2 ** 31)]) expect(decodeValue(encodeValue(n, ValueType.INT32))).toBe(n)
+    // 2^32 + 5 in a 5-byte varint: only the low 32 bits count.
+    expect(decodeValue(bytes(0x18, 0x85, 0x80, 0x80, 0x80, 0x10))).toBe(5)
+  })
+
+  it('accepts non-minimal varints', () => {
+    expect(decodeValue(bytes(0x20, 0x81, 0x80, 0x00))).toBe(1)
+    expect(decodeValue(bytes(0x38, 0x80, 0x01))).toBe(true)
+  })
+
+  it('lets a later field win over a scalar that a fast path would otherwise take', () => {
+    expect(decodeValue(bytes(0x20, 0x05, 0x20, 0x07))).toBe(7)
+    expect(decodeValue(bytes(0x20, 0x05, 0x29, double(1.5)))).toBe(1.5)
+    expect(decodeValue(bytes(0x29, double(2.5), 0x20, 0x01))).toBe(1)
+    expect(decodeValue(bytes(0x12, 0x01, 0x61, 0x12, 0x01, 0x62))).toBe('b')
+    expect(decodeValue(bytes(0x38, 0x01, 0x38, 0x00))).toBe(false)
+  })
+
+  it('keeps every double bit pattern: -0, NaN, infinities, subnormals', () => {
+    for (const x of [-0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 5e-324, 1.7976931348623157e308, 0.1 + 0.2]) {
+      expect(Object.is(decodeValue(encodeValue(x, ValueType.DOUBLE)), x)).toBe(true)
+      expect(Object.is(decodeValue(encodeValue(x, ValueType.FLOAT)), Math.fround(x))).toBe(true)
+    }
+  })
+
+  it('reads strings around the one-byte length limit, in UTF-8', () => {
+    for (const s of ['', 'a'.repeat(127), 'b'.repeat(128), 'é€😀', 'x'.repeat(125) + 'é']) {
+      expect(decodeValue(encodeValue(s, ValueType.STRING))).toBe(s)
+    }
+  })
+
+  it('reads any bool varint, not only 0 and 1', () => {
+    expect(decodeValue(bytes(0x38, 0x02))).toBe(true)
+    expect(decodeValue(bytes(0x38, 0x00))).toBe(false)
+  })
+
+  it('still reports truncated scalars as invalid', () => {
+    for (const bad of [bytes(0x29, 0, 0, 0), bytes(0x20, 0x80), bytes(0x12, 0x05, 0x61), bytes(0x35, 0, 0)]) {
+      expect(morselError(() => decodeValue(bad)).code).toBe('MORSEL_VALUE_INVALID')
+    }
+  })
+})
