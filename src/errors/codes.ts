@@ -18,6 +18,8 @@ export const ERROR_CODES = {
   MORSEL_FEATURE_SERVICE_NOT_FOUND: { status: 404, exit: 2, summary: 'A feature service is not registered.' },
   MORSEL_NOT_FOUND: { status: 404, exit: 2, summary: 'A registry object or resource does not exist.' },
   MORSEL_PAYLOAD_TOO_LARGE: { status: 413, exit: 2, summary: 'A request is larger than the configured limit.' },
+  MORSEL_HEADERS_TOO_LARGE: { status: 431, exit: 2, summary: 'The headers of a request are larger than the server accepts.' },
+  MORSEL_REQUEST_TIMEOUT: { status: 408, exit: 2, summary: 'A client took too long to send its request.' },
 
   // Configuration and definitions
   MORSEL_CONFIG_INVALID: { status: 500, exit: 3, summary: '`feature_store.yaml` is missing, unreadable or invalid.' },

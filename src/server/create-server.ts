@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { STATUS_CODES, maxHeaderSize, type ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
 import { MorselError } from '../errors/index.js'
 import type { FeatureStore } from '../feature-store.js'
@@ -70,10 +72,20 @@ export function createServer(store: FeatureStore, options: CreateServerOptions =
   const health = new StoreHealthMonitor(store, metrics, config.metrics.storeStatsIntervalSeconds)
   const jobs = new MaterializeJobs((n) => metrics.setJobsRunning(n))
   const tls = options.tls ?? (config.tls !== undefined ? readTls(config.tls) : undefined)
+  const { clientTimeoutMs } = config.limits
+  // Node checks these every `connectionsCheckingInterval` (30 s by default), which would let a
+  // slow client hold its connection up to 30 s past the timeout.
+  const clientTimeouts = {
+    // A request without Host is answered below in Morsel's error form rather than by Node's bare 400.
+    requireHostHeader: false,
+    headersTimeout: clientTimeoutMs,
+    requestTimeout: clientTimeoutMs,
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(clientTimeoutMs / 4))),
+  }
 
   const app = Fastify({
     ...(options.logger !== undefined ? { loggerInstance: options.logger } : { logger: false }),
-    ...(tls !== undefined && { https: { cert: tls.cert, key: tls.key } }),
+    ...(tls !== undefined ? { https: { cert: tls.cert, key: tls.key, handshakeTimeout: clientTimeoutMs, ...clientTimeouts } } : { http: clientTimeouts }),
     bodyLimit: config.limits.maxBodyBytes,
     // One access-log line per request, written by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
@@ -82,8 +94,12 @@ export function createServer(store: FeatureStore, options: CreateServerOptions =
       const given = req.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
-    // Node's own limit on receiving a whole request, so a slow client cannot hold a socket forever.
-    requestTimeout: Math.max(config.limits.requestTimeoutMs * 2, 10_000),
+    // Node's limit on receiving a whole request, so a slow client cannot hold a socket forever.
+    requestTimeout: clientTimeoutMs,
+    keepAliveTimeout: config.limits.keepAliveTimeoutMs,
+    clientErrorHandler(err, socket) {
+      answerClientError(err, socket, clientTimeoutMs)
+    },
     // Requests arriving while the server drains get Morsel's 503 from the onRequest hook below.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
@@ -115,6 +131,9 @@ export function createServer(store: FeatureStore, options: CreateServerOptions =
   let draining = false
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
+    if (request.headers.host === undefined && request.raw.httpVersion === '1.1') {
+      throw new MorselError('MORSEL_REQUEST_INVALID', 'An HTTP/1.1 request needs a Host header.')
+    }
     if (draining) {
       const e = new MorselError('MORSEL_STORE_UNAVAILABLE', 'The feature server is shutting down; send the request to another instance.')
       return reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).header('connection', 'close').type('application/json; charset=utf-8').send(errorBody(e))
@@ -185,6 +204,41 @@ export function createServer(store: FeatureStore, options: CreateServerOptions =
     removeObserver?.()
   })
   return app
+}
+
+/**
+ * Requests Node refuses before Fastify sees them (not HTTP, headers too large, too slow) get an
+ * answer in Morsel's error form, as every other failure does, and the connection is closed.
+ */
+function answerClientError(err: Error & { code?: string }, socket: Duplex, clientTimeoutMs: number): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const e =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new MorselError('MORSEL_REQUEST_TIMEOUT', `The request was not received in full within ${clientTimeoutMs} ms (\`feature_server.limits.client_timeout_ms\`); the connection is closed.`)
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? new MorselError('MORSEL_HEADERS_TOO_LARGE', `The request headers are larger than the ${maxHeaderSize} bytes this server accepts; send fewer or shorter headers.`)
+        : new MorselError('MORSEL_REQUEST_INVALID', `The request is not valid HTTP/1.1${err.code !== undefined ? ` (${err.code})` : ''}; the connection is closed.`)
+  // Bytes that follow a request received in full and still being answered (a body sent without
+  // framing, a broken pipeline): an error answer now would be read as the answer to that request,
+  // so the connection is closed once its answer is out. An error in the request itself (its body
+  // too slow or malformed) is answered here.
+  const inFlight = (socket as { _httpMessage?: ServerResponse | null })._httpMessage
+  if (inFlight != null && !inFlight.writableFinished && (inFlight.req.complete || inFlight.headersSent)) {
+    // Told, the client does not send its next request on a connection about to close.
+    if (!inFlight.headersSent) inFlight.setHeader('connection', 'close')
+    const close = (): void => {
+      socket.destroy()
+    }
+    inFlight.once('finish', close)
+    inFlight.once('close', close)
+    return
+  }
+  if (socket.writable) {
+    const status = statusOf(e)
+    const body = errorBody(e)
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy()
 }
 
 /** Host names that only this machine can reach. */

@@ -88,6 +88,13 @@ const limitsSchema = z.strictObject({
   max_rows_per_write: z.number().int().min(1).default(10_000),
   /** Deadline of a read, push or write request; past it the answer is 504. */
   request_timeout_ms: z.number().int().min(1).default(5000),
+  /**
+   * How long a client may take to send a whole request (TLS handshake, headers and body); a slower
+   * one (slowloris) gets 408 and its connection is closed.
+   */
+  client_timeout_ms: z.number().int().min(100).default(10_000),
+  /** How long an idle keep-alive connection is kept open between requests. */
+  keep_alive_timeout_ms: z.number().int().min(1).default(72_000),
 })
 
 export const featureServerConfigSchema = z.strictObject({
@@ -157,6 +164,8 @@ export interface ServerLimits {
   readonly maxEntitiesPerRequest: number
   readonly maxRowsPerWrite: number
   readonly requestTimeoutMs: number
+  readonly clientTimeoutMs: number
+  readonly keepAliveTimeoutMs: number
 }
 
 export interface FeatureServerConfig {
@@ -220,6 +229,8 @@ export function resolveFeatureServerConfig(raw: RawFeatureServerConfig, repoPath
       maxEntitiesPerRequest: raw.limits.max_entities_per_request,
       maxRowsPerWrite: raw.limits.max_rows_per_write,
       requestTimeoutMs: raw.limits.request_timeout_ms,
+      clientTimeoutMs: raw.limits.client_timeout_ms,
+      keepAliveTimeoutMs: raw.limits.keep_alive_timeout_ms,
     },
     shutdownTimeoutMs: raw.shutdown_timeout_ms,
     auth,

@@ -27,7 +27,7 @@ describe('feature_server config', () => {
       host: '127.0.0.1',
       port: 6566,
       auth: { type: 'none' },
-      limits: { maxBodyBytes: 1_048_576, maxEntitiesPerRequest: 1000, maxRowsPerWrite: 10_000, requestTimeoutMs: 5000 },
+      limits: { maxBodyBytes: 1_048_576, maxEntitiesPerRequest: 1000, maxRowsPerWrite: 10_000, requestTimeoutMs: 5000, clientTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000 },
       shutdownTimeoutMs: 10_000,
       metrics: { enabled: true, storeStatsIntervalSeconds: 15 },
     })
