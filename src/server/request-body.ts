@@ -63,6 +63,15 @@ function checkTree(root: object): void {
   }
 }
 
+/**
+ * The parsed body of a POST. A request with no body and no Content-Type never reaches the parser
+ * (Fastify has nothing to parse), so it is refused here as an empty body is.
+ */
+export function bodyObject(body: unknown): Record<string, unknown> {
+  if (body === undefined || body === null) throw new MorselError('MORSEL_REQUEST_INVALID', 'The request body is empty; send a JSON object.')
+  return body as Record<string, unknown>
+}
+
 /** Rejects keys of a request object that the endpoint does not know, suggesting the intended one. */
 export function checkKnownKeys(body: Record<string, unknown>, known: readonly string[], endpoint: string): void {
   for (const key in body) {

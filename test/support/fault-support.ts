@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process'
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
@@ -116,3 +116,96 @@ export function morsel(args: readonly string[], cwd: string, env: NodeJS.Process
 }
 
 export const MORSEL_BIN = BIN
+
+export interface ChildServer {
+  readonly url: string
+  readonly pid: number
+  /** JSON log lines the server wrote on stdout so far. */
+  readonly logs: string[]
+  /** Resident memory of the server process now, in bytes (from /proc). */
+  rss(): number
+  /** Whether the process still runs. */
+  alive(): boolean
+  /** SIGTERM, then waits for the exit (SIGKILL after 15 s). */
+  stop(): Promise<void>
+}
+
+/** `morsel serve` in its own process, as it runs in production: a crash or a leak is its own. */
+export async function serveInChild(repo: string, options: { env?: NodeJS.ProcessEnv; logLevel?: string } = {}): Promise<ChildServer> {
+  if (!existsSync(resolve('dist/cli/main.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does) before the CLI tests.')
+  const { spawn } = await import('node:child_process')
+  const child = spawn(process.execPath, [BIN, '-c', repo, 'serve', '--port', '0', '--log-level', options.logLevel ?? 'info'], {
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const logs: string[] = []
+  let partial = ''
+  child.stdout.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString()).split('\n')
+    partial = lines.pop() ?? ''
+    logs.push(...lines.filter((l) => l !== ''))
+  })
+  let stderr = ''
+  const exited = new Promise<void>((done) => child.once('exit', () => done()))
+  const url = await new Promise<string>((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`morsel serve did not start within 60 s:\n${stderr}`)), 60_000)
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString()
+      const m = /POST (https?:\/\/[^\s]+)\/get-online-features/.exec(stderr)
+      if (m !== null) {
+        clearTimeout(timer)
+        done(m[1]!)
+      }
+    })
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      fail(new Error(`morsel serve exited with ${code} at start:\n${stderr}`))
+    })
+  })
+  const pid = child.pid!
+  return {
+    url,
+    pid,
+    logs,
+    rss() {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+      return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024
+    },
+    alive: () => child.exitCode === null && child.signalCode === null,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+      await exited
+      clearTimeout(timer)
+    },
+  }
+}
+
+export interface HeapFigures {
+  readonly heapUsed: number
+  readonly rss: number
+  readonly external: number
+}
+
+/**
+ * Environment for `serveInChild` that preloads test/support/heap-probe.mjs, and the function that
+ * asks that process for its heap after a full garbage collection.
+ */
+export function heapProbe(): { env: NodeJS.ProcessEnv; read(pid: number): Promise<HeapFigures> } {
+  const file = join(mkdtempSync(join(tmpdir(), 'morsel-heap-')), 'heap.json')
+  const preload = new URL('./heap-probe.mjs', import.meta.url).href
+  return {
+    env: { ...process.env, MORSEL_HEAP_PROBE_FILE: file, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc --import=${preload}`.trim() },
+    async read(pid) {
+      const before = existsSync(file) ? readFileSync(file, 'utf8') : ''
+      process.kill(pid, 'SIGUSR2')
+      for (let i = 0; i < 100; i++) {
+        await new Promise((r) => setTimeout(r, 50))
+        const now = existsSync(file) ? readFileSync(file, 'utf8') : ''
+        if (now !== '' && now !== before) return JSON.parse(now) as HeapFigures
+      }
+      throw new Error(`process ${pid} did not report its heap (is heap-probe.mjs preloaded?)`)
+    },
+  }
+}

@@ -4,7 +4,7 @@ import type { FeatureStore } from '../../feature-store.js'
 import { parseDateTimeMicros } from '../../internal/time.js'
 import type { MaterializeResult } from '../../materialization/materialize.js'
 import type { MaterializeJob } from '../materialize-jobs.js'
-import { checkKnownKeys, optionalBoolean, optionalStringList, preview } from '../request-body.js'
+import { bodyObject, checkKnownKeys, optionalBoolean, optionalStringList, preview } from '../request-body.js'
 import { principalOf, type ServerContext } from '../server-context.js'
 
 const FULL_KEYS = ['start_ts', 'end_ts', 'feature_views', 'disable_event_timestamp', 'full_feature_names', 'version'] as const
@@ -43,7 +43,7 @@ export function registerMaterializeRoutes(app: FastifyInstance, ctx: ServerConte
   }
 
   app.post('/materialize', { onRequest: ctx.authHooks }, async (request, reply) => {
-    const body = request.body as Record<string, unknown>
+    const body = bodyObject(request.body)
     checkKnownKeys(body, FULL_KEYS, '/materialize')
     const requested = optionalStringList(body, 'feature_views')
     optionalBoolean(body, 'full_feature_names')
@@ -58,7 +58,7 @@ export function registerMaterializeRoutes(app: FastifyInstance, ctx: ServerConte
   })
 
   app.post('/materialize-incremental', { onRequest: ctx.authHooks }, async (request, reply) => {
-    const body = request.body as Record<string, unknown>
+    const body = bodyObject(request.body)
     checkKnownKeys(body, INCREMENTAL_KEYS, '/materialize-incremental')
     const requested = optionalStringList(body, 'feature_views')
     optionalBoolean(body, 'full_feature_names')

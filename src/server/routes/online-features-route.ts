@@ -6,6 +6,7 @@ import type { Principal } from '../auth/authenticator.js'
 import type { ResourceRef } from '../auth/permission-policy.js'
 import { withDeadline } from '../deadline.js'
 import { parseOnlineRequest } from '../online-request.js'
+import { bodyObject } from '../request-body.js'
 import { coerceRequestData } from '../request-data.js'
 import { principalOf, type ServerContext } from '../server-context.js'
 
@@ -38,7 +39,7 @@ export function registerOnlineFeaturesRoute(app: FastifyInstance, ctx: ServerCon
   }
 
   app.post('/get-online-features', { onRequest: ctx.authHooks }, async (request, reply) => {
-    const req = parseOnlineRequest(request.body as Record<string, unknown>, maxRows)
+    const req = parseOnlineRequest(bodyObject(request.body), maxRows)
     const snapshot = store.registry.current() ?? (await store.registry.snapshot())
     await store.onlineStore()
     const plan = store.planFor(snapshot, req)

@@ -5,7 +5,7 @@ import { getPushSource, parsePushTarget, pushTargets } from '../../serving/push.
 import type { ColumnarRows } from '../../types/columnar.js'
 import type { ResourceRef } from '../auth/permission-policy.js'
 import { withDeadline } from '../deadline.js'
-import { checkKnownKeys, optionalBoolean, requiredString } from '../request-body.js'
+import { bodyObject, checkKnownKeys, optionalBoolean, requiredString } from '../request-body.js'
 import { principalOf, type ServerContext } from '../server-context.js'
 
 const PUSH_KEYS = ['push_source_name', 'df', 'to', 'allow_registry_cache', 'transform_on_write'] as const
@@ -34,7 +34,7 @@ export function registerWriteRoutes(app: FastifyInstance, ctx: ServerContext): v
   }
 
   app.post('/push', { onRequest: ctx.authHooks }, async (request) => {
-    const body = request.body as Record<string, unknown>
+    const body = bodyObject(request.body)
     checkKnownKeys(body, PUSH_KEYS, '/push')
     const name = requiredString(body, 'push_source_name', 'driver_stats_push_source')
     const to = parsePushTarget(body.to)
@@ -61,7 +61,7 @@ export function registerWriteRoutes(app: FastifyInstance, ctx: ServerContext): v
   })
 
   app.post('/write-to-online-store', { onRequest: ctx.authHooks }, async (request) => {
-    const body = request.body as Record<string, unknown>
+    const body = bodyObject(request.body)
     checkKnownKeys(body, WRITE_KEYS, '/write-to-online-store')
     const view = requiredString(body, 'feature_view_name', 'driver_hourly_stats')
     optionalBoolean(body, 'allow_registry_cache')
