@@ -32,6 +32,8 @@ export interface RedisServer {
   stop(): Promise<void>
   /** Starts it again on the same port with the same folder (a cluster node keeps its identity). */
   restart(): Promise<void>
+  /** SIGKILL: the process dies at once, as on a crash or a lost host; waits for it to be gone. */
+  kill(): Promise<void>
   /** SIGSTOP: the server keeps its connections but answers nothing, like a hung host. */
   pause(): void
   resume(): void
@@ -213,12 +215,22 @@ export async function startRedis(options: StartOptions): Promise<RedisServer> {
     saveRegistry()
   }
 
+  const kill = async (): Promise<void> => {
+    const child = proc
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return
+    child.kill('SIGKILL')
+    await exited
+    running.delete(child.pid!)
+    saveRegistry()
+  }
+
   await launch()
   return {
     port,
     dir,
     address: `127.0.0.1:${port}`,
     stop,
+    kill,
     restart: async () => {
       await stop()
       await launch()
@@ -283,6 +295,35 @@ export async function startRedisCluster(): Promise<RedisClusterDeployment> {
     return deployment
   } catch (err) {
     await stopAll(nodes)
+    throw err
+  }
+}
+
+/**
+ * A new, empty master joined to a running cluster (`redis-cli --cluster add-node`), owning no slots
+ * until some are moved to it. The caller stops it.
+ */
+export async function addClusterMaster(cluster: RedisClusterDeployment): Promise<RedisServer & { readonly id: string }> {
+  const taken = new Set<number>(cluster.nodes.flatMap((n) => [n.port, n.port + 10_000]))
+  const port = await freeClusterPort(taken)
+  const node = await startRedis({
+    name: 'cluster',
+    port,
+    conf: ['cluster-enabled yes', 'cluster-config-file nodes.conf', 'cluster-node-timeout 3000', 'repl-diskless-sync yes', 'repl-diskless-sync-delay 0'],
+  })
+  try {
+    await redisCli(['--cluster', 'add-node', node.address, cluster.nodes[0]!.address])
+    const id = await redisCli(['-p', String(port), 'CLUSTER', 'MYID'])
+    await waitFor('the cluster to know its new master', async () => {
+      for (const n of cluster.nodes) {
+        const nodes = await redisCli(['-p', String(n.port), 'CLUSTER', 'NODES']).catch(() => '')
+        if (nodes !== '' && !nodes.includes(id)) return undefined
+      }
+      return (await redisCli(['-p', String(port), 'CLUSTER', 'INFO'])).includes('cluster_state:ok') ? true : undefined
+    })
+    return Object.assign(node, { id })
+  } catch (err) {
+    await stopAll([node])
     throw err
   }
 }
