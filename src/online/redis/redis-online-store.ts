@@ -15,6 +15,7 @@ import type {
   PreparedRead,
 } from '../online-store.js'
 import { redisError } from './redis-errors.js'
+import { FieldIndex } from './field-index.js'
 import { featureFields, keySlot, RedisKeyLayout, timestampField } from './redis-key-layout.js'
 import type { RedisOnlineStoreConfig } from './redis-online-store-config.js'
 import { connectTransport, type RedisTransport } from './redis-transport.js'
@@ -63,9 +64,8 @@ interface ReadShape {
   readonly mode: ReadMode
   readonly cellCount: number
   readonly featureCells: number
-  /** For HGETALL replies: feature field (as a little-endian u32) → cell, `_ts:<view>` → cell. */
-  readonly featureIndex: ReadonlyMap<number, number>
-  readonly timestampIndex: ReadonlyMap<string, number>
+  /** For HGETALL replies: feature fields and `_ts:<view>` fields → cell. */
+  readonly fieldIndex: FieldIndex
 }
 
 interface RedisPrepared extends PreparedRead {
@@ -109,30 +109,15 @@ export class RedisOnlineStore implements OnlineStore {
 
   prepareRead(groups: readonly OnlineReadGroup[]): RedisPrepared {
     const shapes = groups.map((group): ReadShape => {
-      const features: Buffer[] = []
-      const featureIndex = new Map<number, number>()
-      const timestampIndex = new Map<string, number>()
-      for (const view of group.views) {
-        for (const field of featureFields(view.name, view.features)) {
-          featureIndex.set(field.readUInt32LE(0), features.length)
-          features.push(field)
-        }
-      }
-      const featureCells = features.length
-      const stamps = group.views.map((view, v) => {
-        const field = timestampField(view.name)
-        timestampIndex.set(field.toString('latin1'), featureCells + v)
-        return field
-      })
-      const fields = [...features, ...stamps]
+      const features = group.views.flatMap((view) => featureFields(view.name, view.features))
+      const fields = [...features, ...group.views.map((view) => timestampField(view.name))]
       return {
         id: nextShapeId++,
         template: ['HMGET', Buffer.alloc(0), ...fields],
         mode: { hgetall: true, kept: -1, reads: 0 },
         cellCount: fields.length,
-        featureCells,
-        featureIndex,
-        timestampIndex,
+        featureCells: features.length,
+        fieldIndex: new FieldIndex(fields),
       }
     })
     return { groups, shapes }
@@ -603,6 +588,8 @@ function fromFields(reply: Array<Buffer | null>, shape: ReadShape): EntityCells 
 function fromHash(reply: Buffer[], shape: ReadShape): EntityCells | null {
   if (reply.length === 0) return null
   const cells = new Array<Buffer | null>(shape.cellCount).fill(null)
+  const index = shape.fieldIndex
+  const firstStamp = shape.featureCells
   let found = false
   let total = 0
   let kept = 0
@@ -611,15 +598,11 @@ function fromHash(reply: Buffer[], shape: ReadShape): EntityCells | null {
     const value = reply[i + 1]!
     const size = field.length + value.length
     total += size
-    let at: number | undefined
-    if (field.length === 4) at = shape.featureIndex.get(field.readUInt32LE(0))
-    else if (field[0] === 0x5f /* _ */) {
-      at = shape.timestampIndex.get(field.toString('latin1'))
-      if (at !== undefined) found = true
-    }
-    if (at !== undefined) {
+    const at = index.get(field)
+    if (at >= 0) {
       cells[at] = value
       kept += size
+      if (at >= firstStamp) found = true
     }
   }
   if (total > 0) {
