@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import { constants as fsConstants } from 'node:fs'
-import { copyFile, link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
-import { hostname } from 'node:os'
+import { copyFile, link, mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { MorselError } from '../../errors/index.js'
+import { acquireLockFile, describeOwner } from '../../internal/lock-file.js'
 import type { RegistryDocument } from '../registry-document.js'
 import type { RegistryStore } from '../registry-store.js'
 
@@ -126,65 +124,17 @@ export class FileRegistryStore implements RegistryStore {
 
   /** Takes the writer lock, waiting for another writer up to the lock timeout. */
   async #lock(): Promise<() => Promise<void>> {
-    const deadline = Date.now() + this.#lockTimeoutMs
-    const owner = JSON.stringify({ pid: process.pid, host: hostname(), at: new Date().toISOString() })
-    let delay = 10
-    for (;;) {
-      try {
-        const fh = await open(this.#lockPath, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, 0o644)
-        try {
-          await fh.writeFile(owner)
-          await fh.close()
-        } catch (err) {
-          // A lock left empty (disk full) would hold off every writer until it counts as stale.
-          await fh.close().catch(() => undefined)
-          await rm(this.#lockPath, { force: true }).catch(() => undefined)
-          throw err
-        }
-        return async () => {
-          await rm(this.#lockPath, { force: true })
-        }
-      } catch (err) {
-        if (errno(err) !== 'EEXIST') throw ioError(`lock the registry ${this.location}`, err)
-      }
-      if (await this.#isStale()) {
-        await rm(this.#lockPath, { force: true })
-        continue
-      }
-      if (Date.now() >= deadline) {
-        const holder = await readFile(this.#lockPath, 'utf8').catch(() => '')
-        throw new MorselError(
+    return acquireLockFile(this.#lockPath, {
+      what: 'writing the registry',
+      waitMs: this.#lockTimeoutMs,
+      staleMs: this.#staleLockMs,
+      ioError: (err) => ioError(`lock the registry ${this.location}`, err),
+      busy: (holder) =>
+        new MorselError(
           'MORSEL_REGISTRY_LOCKED',
-          `Another process is writing the registry ${this.location} (lock ${this.#lockPath}: ${holder || 'owner unknown'}); waited ${this.#lockTimeoutMs} ms. Let it finish and retry; if no morsel process is running, delete the lock file.`,
-        )
-      }
-      await sleep(delay)
-      delay = Math.min(delay * 2, 200)
-    }
-  }
-
-  /** A lock is abandoned when its owner process on this host is gone, or it is very old. */
-  async #isStale(): Promise<boolean> {
-    try {
-      const text = await readFile(this.#lockPath, 'utf8')
-      const info = JSON.parse(text) as { pid?: unknown; host?: unknown }
-      if (info.host === hostname() && typeof info.pid === 'number') {
-        try {
-          process.kill(info.pid, 0)
-          return false
-        } catch (err) {
-          return errno(err) === 'ESRCH'
-        }
-      }
-    } catch {
-      // An unreadable or half-written lock falls through to the age check.
-    }
-    try {
-      const s = await stat(this.#lockPath)
-      return Date.now() - s.mtimeMs > this.#staleLockMs
-    } catch {
-      return true
-    }
+          `Another process is writing the registry ${this.location} (lock ${this.#lockPath}: ${describeOwner(holder)}); waited ${this.#lockTimeoutMs} ms. Let it finish and retry; if no morsel process is running, delete the lock file.`,
+        ),
+    })
   }
 }
 
