@@ -2,7 +2,7 @@ import { loadRepoConfig } from './config/load-config.js'
 import type { RepoConfig } from './config/repo-config.js'
 import type { FeatureService } from './definitions/feature-service.js'
 import type { FeatureViewSpec } from './definitions/specs.js'
-import { MorselError } from './errors/index.js'
+import { MorselError, toMorselError } from './errors/index.js'
 import { materialize, materializeIncremental, type MaterializationContext, type MaterializeIncrementalOptions, type MaterializeOptions, type MaterializeResult } from './materialization/materialize.js'
 import { createOfflineStore } from './offline/backends.js'
 import { compileHistoricalQuery, type HistoricalFeaturesRequest } from './offline/historical-query.js'
@@ -84,6 +84,10 @@ export interface ApplyResult {
   readonly version: number
   /** Views whose online data was removed (deleted, or re-keyed). */
   readonly clearedOnlineViews: readonly string[]
+  /** Views whose online data could not be removed now; the next apply or teardown retries. */
+  readonly pendingOnlineViews: readonly string[]
+  /** Why the removal failed, when `pendingOnlineViews` is not empty. */
+  readonly onlineCleanupError?: MorselError
 }
 
 export interface WriteSummary {
@@ -112,9 +116,10 @@ export class FeatureStore implements AsyncDisposable {
   #onlinePending: Promise<OnlineStore> | undefined
   #offline: Promise<OfflineStore> | undefined
   #offlineInstance: OfflineStore | undefined
-  #udfs = new Map<string, { readonly udf: OnDemandUdf; readonly hash: string }>()
-  readonly #plans = new WeakMap<RegistrySnapshot, Map<string, ReadPlan>>()
-  #unsubscribe: (() => void) | undefined
+  /** On-demand functions loaded from the repository, by the hash of their source. */
+  #udfs = new Map<string, OnDemandUdf>()
+  /** Compiled read plans of the current definitions; history-only registry changes keep them. */
+  #plans: { readonly definitionsId: string; readonly byKey: Map<string, ReadPlan> } = { definitionsId: '', byKey: new Map() }
   #closed = false
   #observers: FeatureStoreObserver[] = []
   #observer: FeatureStoreObserver | undefined
@@ -139,13 +144,13 @@ export class FeatureStore implements AsyncDisposable {
         ...(opts.env !== undefined && { env: opts.env }),
       })
     const store = new FeatureStore(config, opts)
-    const snapshot = await store.registry.snapshot()
-    await store.#syncUdfs(snapshot)
+    store.registry.setPreparer(
+      (snap) => store.#loadUdfsFor(snap),
+      (err) => store.#observer?.onUdfReloadError?.(err),
+    )
+    await store.registry.snapshot()
     // Created now (backends load their drivers on first use) so that a training-set job can be built synchronously.
     await store.offlineStore()
-    store.#unsubscribe = store.registry.onChange((snap) => {
-      store.#syncUdfs(snap).catch((err: unknown) => store.#observer?.onUdfReloadError?.(err))
-    })
     return store
   }
 
@@ -249,17 +254,15 @@ export class FeatureStore implements AsyncDisposable {
     return response
   }
 
-  /** The compiled read plan for a request's feature set, cached per registry snapshot. */
+  /** The compiled read plan for a request's feature set, cached while the definitions stay the same. */
   planFor(snapshot: RegistrySnapshot, request: OnlineFeaturesRequest): ReadPlan {
     const full = request.fullFeatureNames === true
     const svc = request.featureService
     const svcName = typeof svc === 'string' ? svc : svc?.spec.name
-    const key = svcName !== undefined ? `${full ? 'F' : 'f'}#${svcName}` : `${full ? 'F' : 'f'}:${(request.features ?? []).join(',')}`
-    let plans = this.#plans.get(snapshot)
-    if (plans === undefined) {
-      plans = new Map()
-      this.#plans.set(snapshot, plans)
-    }
+    // JSON keeps ['v:a,v:b'] apart from ['v:a', 'v:b'].
+    const key = svcName !== undefined ? `${full ? 'F' : 'f'}#${svcName}` : `${full ? 'F' : 'f'}${JSON.stringify(request.features ?? [])}`
+    if (this.#plans.definitionsId !== snapshot.definitionsId) this.#plans = { definitionsId: snapshot.definitionsId, byKey: new Map() }
+    const plans = this.#plans.byKey
     let plan = plans.get(key)
     if (plan === undefined) {
       const store = this.#online
@@ -344,16 +347,18 @@ export class FeatureStore implements AsyncDisposable {
 
   /**
    * Registers the repository's definitions: validates them (against their source files too),
-   * commits the difference to the registry if nobody else committed since this store last read it
-   * (otherwise MORSEL_REGISTRY_CONFLICT, and nothing is written), then removes the online data of
-   * views that were deleted or re-keyed.
+   * commits the difference to the registry if no other apply changed the definitions since this
+   * store read them (otherwise MORSEL_REGISTRY_CONFLICT, and nothing is written), then removes the
+   * online data of views that were deleted or re-keyed. That removal is recorded in the registry
+   * before it is attempted, so if it fails the next apply or teardown completes it.
    */
   async apply(): Promise<ApplyResult> {
-    // The base is the registry as this store last read it (when the command started), so an
-    // apply committed by someone else while this one loaded and validated is a conflict, not lost.
+    // The base is the registry as this store last read it (when the command started), so an apply
+    // committed by someone else while this one loaded and validated is a conflict, not lost.
     const snapshot = await this.registry.snapshot()
     const contents = await this.#loadAndValidate()
     const plan = computePlan(this.project, snapshot.version, snapshot.state, contents)
+    this.#addUdfs(contents)
     let version = snapshot.version
     if (plan.hasChanges || snapshot.isEmpty) {
       const now = new Date().toISOString()
@@ -362,21 +367,20 @@ export class FeatureStore implements AsyncDisposable {
           ...doc,
           projects: { ...doc.projects, [this.project]: applyPlanToState(doc.projects[this.project], contents, now, this.config.projectDescription) },
         }),
-        { expectedVersion: snapshot.version },
+        { expectedDefinitionsId: snapshot.definitionsId },
       )
       version = next.version
     }
-    this.#setUdfs(contents)
-    const cleared = plan.staleOnlineViews
-    if (cleared.length > 0) await (await this.onlineStore()).deleteViews(cleared.map(viewRef))
-    return { plan, version, clearedOnlineViews: cleared.map((v) => v.name) }
+    const cleanup = await this.#removePendingOnlineData()
+    return { plan, version, ...cleanup }
   }
 
   /** Deletes the project's online data and removes the project from the registry. */
   async teardown(): Promise<{ readonly views: readonly string[] }> {
     const snapshot = await this.registry.refresh()
-    const views = [...snapshot.featureViews.values()]
-    if (views.length > 0) await (await this.onlineStore()).deleteViews(views.map(viewRef))
+    const views: OnlineViewRef[] = [...snapshot.featureViews.values()].map(viewRef)
+    for (const p of snapshot.state?.pendingOnlineDeletes ?? []) if (!views.some((v) => v.name === p.name)) views.push(p)
+    if (views.length > 0) await (await this.onlineStore()).deleteViews(views)
     if (!snapshot.isEmpty) {
       await this.registry.commit((doc) => {
         const projects = { ...doc.projects }
@@ -387,10 +391,28 @@ export class FeatureStore implements AsyncDisposable {
     return { views: views.map((v) => v.name) }
   }
 
+  /** Removes the online data the registry says is pending removal, then clears the record. */
+  async #removePendingOnlineData(): Promise<Pick<ApplyResult, 'clearedOnlineViews' | 'pendingOnlineViews' | 'onlineCleanupError'>> {
+    const pending = (await this.registry.snapshot()).state?.pendingOnlineDeletes ?? []
+    if (pending.length === 0) return { clearedOnlineViews: [], pendingOnlineViews: [] }
+    const names = pending.map((p) => p.name)
+    try {
+      await (await this.onlineStore()).deleteViews(pending)
+    } catch (err) {
+      return { clearedOnlineViews: [], pendingOnlineViews: names, onlineCleanupError: toMorselError(err, 'MORSEL_STORE_ERROR') }
+    }
+    await this.registry.commit((doc) => {
+      const project = doc.projects[this.project]
+      if (project === undefined) return doc
+      const left = (project.pendingOnlineDeletes ?? []).filter((p) => !pending.some((d) => d.name === p.name && d.joinKeys.join(',') === p.joinKeys.join(',')))
+      return { ...doc, projects: { ...doc.projects, [this.project]: { ...project, pendingOnlineDeletes: left } } }
+    })
+    return { clearedOnlineViews: names, pendingOnlineViews: [] }
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    this.#unsubscribe?.()
     this.registry.stopAutoRefresh()
     const online = this.#online ?? (await this.#onlinePending?.catch(() => undefined))
     const offline = await this.#offline?.catch(() => undefined)
@@ -417,20 +439,20 @@ export class FeatureStore implements AsyncDisposable {
     return contents
   }
 
-  /** Loads on-demand functions from the repository code when the registry has on-demand views. */
-  async #syncUdfs(snapshot: RegistrySnapshot): Promise<void> {
-    const stale = [...snapshot.onDemandFeatureViews.values()].some((o) => this.#udfs.get(o.name)?.hash !== o.udfHash)
-    if (!stale) return
-    this.#setUdfs(await loadDefinitions(this.config.repoPath))
+  /** Loads the repository's on-demand functions when a snapshot names one this process does not have. */
+  async #loadUdfsFor(snapshot: RegistrySnapshot): Promise<void> {
+    const missing = [...snapshot.onDemandFeatureViews.values()].some((o) => !this.#udfs.has(o.udfHash))
+    if (!missing) return
+    this.#addUdfs(await loadDefinitions(this.config.repoPath))
   }
 
-  #setUdfs(contents: RepoContents): void {
-    this.#udfs = new Map(
-      contents.onDemandFeatureViews.flatMap((o) => {
-        const udf = contents.udfs.get(o.name)
-        return udf ? [[o.name, { udf, hash: o.udfHash }] as const] : []
-      }),
-    )
+  #addUdfs(contents: RepoContents): void {
+    const next = new Map(this.#udfs)
+    for (const o of contents.onDemandFeatureViews) {
+      const udf = contents.udfs.get(o.name)
+      if (udf !== undefined) next.set(o.udfHash, udf)
+    }
+    this.#udfs = next
   }
 
   #checkOpen(): void {

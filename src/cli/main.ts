@@ -46,7 +46,8 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
   const program = buildProgram()
   try {
     await program.parseAsync([...argv])
-    return 0
+    // A command that finished its work but has something to report sets the exit code itself.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0
   } catch (err) {
     return reportError(err)
   }

@@ -6,7 +6,8 @@ import { toEpochMicros } from '../internal/time.js'
 import type { RegistrySnapshot } from '../registry/registry-snapshot.js'
 import type { OnDemandUdf } from '../repo/repo-contents.js'
 import { entityRowsToColumns } from '../serving/entity-input.js'
-import { fitsType } from '../serving/execute-read.js'
+import { callUdf, resolveUdf, udfOutput, type LoadedUdfs } from '../serving/on-demand.js'
+import { fitsType } from '../types/fits-type.js'
 import type { ColumnarRows } from '../types/columnar.js'
 import { ValueType, type ValueTypeCode } from '../types/value-type.js'
 import type { EntitySource, HistoricalQuery, HistoricalViewQuery, QueryColumn, ResultTransform } from './offline-store.js'
@@ -31,7 +32,6 @@ export interface HistoricalFeaturesRequest {
   readonly timestampColumn?: string
 }
 
-export type LoadedUdfs = ReadonlyMap<string, { readonly udf: OnDemandUdf; readonly hash: string }>
 
 /**
  * Resolves a training-set request against one registry snapshot: which views and source columns
@@ -96,7 +96,7 @@ export function compileHistoricalQuery(snapshot: RegistrySnapshot, request: Hist
   const requestFields = new Map<string, string>()
   const plans: OnDemandPlan[] = []
   for (const { spec, outputs } of odfvs.values()) {
-    const udf = loadedUdf(spec, udfs)
+    const udf = resolveUdf(spec, udfs)
     const inputs: Array<{ name: string; column: string }> = []
     for (const s of spec.sources) {
       if (s.kind === 'featureView') {
@@ -202,23 +202,6 @@ export function batchSource(snapshot: RegistrySnapshot, view: FeatureViewSpec): 
   throw new MorselError('MORSEL_DEFINITION_INVALID', `Feature view '${view.name}' reads request source '${source.name}'; a feature view needs a batch or push source.`)
 }
 
-function loadedUdf(spec: OnDemandFeatureViewSpec, udfs: LoadedUdfs): OnDemandUdf {
-  const loaded = udfs.get(spec.name)
-  if (loaded === undefined) {
-    throw new MorselError(
-      'MORSEL_DEFINITION_INVALID',
-      `On-demand feature view '${spec.name}' is registered, but its function is not in the repository code loaded by this process. Run \`morsel apply\` from the repository that defines it.`,
-    )
-  }
-  if (loaded.hash !== spec.udfHash) {
-    throw new MorselError(
-      'MORSEL_DEFINITION_INVALID',
-      `On-demand feature view '${spec.name}' in the repository code differs from the one applied; run \`morsel apply\` so that training sets and the registry agree.`,
-    )
-  }
-  return loaded.udf
-}
-
 interface OnDemandPlan {
   readonly name: string
   readonly udf: OnDemandUdf
@@ -242,24 +225,9 @@ function onDemandTransform(plans: readonly OnDemandPlan[]): ResultTransform {
         for (let r = 0; r < batch.rowCount; r++) {
           const row: Record<string, unknown> = {}
           for (let i = 0; i < cols.length; i++) row[(p.inputs[i] as { name: string }).name] = (cols[i] as readonly unknown[])[r] ?? null
-          let out: Record<string, unknown>
-          try {
-            out = p.udf(row)
-          } catch (err) {
-            throw new MorselError('MORSEL_TRANSFORM_FAILED', `On-demand feature view '${p.name}' threw for ${JSON.stringify(row, jsonSafe)}: ${(err as Error).message}`, { cause: err })
-          }
-          if (out === null || typeof out !== 'object') {
-            throw new MorselError('MORSEL_TRANSFORM_FAILED', `On-demand feature view '${p.name}' must return an object of its features, got ${out === null ? 'null' : typeof out}.`)
-          }
+          const out = callUdf(p.name, p.udf, row, JSON.stringify(row, jsonSafe))
           p.outputs.forEach((o, j) => {
-            const v = out[o.feature] ?? null
-            if (v !== null && !fitsType(v, o.valueType)) {
-              throw new MorselError(
-                'MORSEL_TRANSFORM_FAILED',
-                `On-demand feature view '${p.name}' returned ${JSON.stringify(v, jsonSafe)} for '${o.feature}', which does not fit its declared type.`,
-              )
-            }
-            ;(outs[j] as unknown[])[r] = v
+            ;(outs[j] as unknown[])[r] = udfOutput(p.name, out, o.feature, o.valueType)
           })
         }
         result.push(...outs)

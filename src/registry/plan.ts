@@ -1,6 +1,7 @@
 import type { FeatureViewSpec } from '../definitions/specs.js'
 import type { RepoContents } from '../repo/repo-contents.js'
-import { emptyProject, type ProjectState, type Registered } from './registry-document.js'
+import { randomUUID } from 'node:crypto'
+import { emptyProject, type PendingOnlineDelete, type ProjectState, type Registered } from './registry-document.js'
 
 export const OBJECT_KINDS = ['entity', 'data source', 'feature view', 'on demand feature view', 'feature service'] as const
 export type ObjectKind = (typeof OBJECT_KINDS)[number]
@@ -59,48 +60,79 @@ export function computePlan(project: string, baseVersion: number, current: Proje
   const staleOnlineViews: FeatureViewSpec[] = []
   for (const [name, reg] of Object.entries(current?.featureViews ?? {})) {
     const next = contents.featureViews.find((v) => v.name === name)
-    const keys = (v: FeatureViewSpec): string => v.entityColumns.map((c) => `${c.name}:${c.valueType}`).join(',')
-    if (next === undefined || keys(next) !== keys(reg.spec)) staleOnlineViews.push(reg.spec)
+    if (next === undefined || !sameKeys(next, reg.spec)) staleOnlineViews.push(reg.spec)
   }
   return { project, baseVersion, items, staleOnlineViews, hasChanges: items.some((i) => i.action !== 'unchanged') }
 }
 
-/** The project state after applying `contents` onto `current`, keeping creation times and history. */
+/** Whether two versions of a view store their online data under the same keys. */
+function sameKeys(a: FeatureViewSpec, b: FeatureViewSpec): boolean {
+  const keys = (v: FeatureViewSpec): string => v.entityColumns.map((c) => `${c.name}:${c.valueType}`).join(',')
+  return keys(a) === keys(b)
+}
+
+/**
+ * The project state after applying `contents` onto `current`: creation times and materialization
+ * history kept, a new definitions id when any definition changed, and the online data of views that
+ * were deleted or re-keyed queued for removal.
+ */
 export function applyPlanToState(current: ProjectState | undefined, contents: RepoContents, now: string, description: string): ProjectState {
   const base = current ?? emptyProject(now, description)
+  let changed = current === undefined
   const section = <S extends { readonly name: string }>(name: Section, desired: readonly S[]): Record<string, Registered<S>> => {
     const before = base[name] as unknown as Readonly<Record<string, Registered<S>>>
     const out: Record<string, Registered<S>> = {}
     for (const spec of desired) {
       const prev = before[spec.name]
       const same = prev !== undefined && JSON.stringify(prev.spec) === JSON.stringify(spec)
+      if (!same) changed = true
       out[spec.name] = {
         spec,
         createdTimestamp: prev?.createdTimestamp ?? now,
         lastUpdatedTimestamp: same ? prev.lastUpdatedTimestamp : now,
       }
     }
+    if (Object.keys(before).some((n) => out[n] === undefined)) changed = true
     return out
   }
+  const entities = section('entities', contents.entities)
+  const dataSources = section('dataSources', contents.dataSources)
   const featureViews = section('featureViews', contents.featureViews)
+  const onDemandFeatureViews = section('onDemandFeatureViews', contents.onDemandFeatureViews)
+  const featureServices = section('featureServices', contents.featureServices)
   // History survives re-applies of a view, but not its deletion or a change of its keys.
   const materializations = Object.fromEntries(
     Object.entries(base.materializations).filter(([view]) => {
       const prev = base.featureViews[view]?.spec
       const next = featureViews[view]?.spec
-      return prev !== undefined && next !== undefined && JSON.stringify(prev.entityColumns) === JSON.stringify(next.entityColumns)
+      return prev !== undefined && next !== undefined && sameKeys(prev, next)
     }),
   )
+  const stale: PendingOnlineDelete[] = Object.values(base.featureViews)
+    .map((r) => r.spec)
+    .filter((prev) => {
+      const next = featureViews[prev.name]?.spec
+      return next === undefined || !sameKeys(prev, next)
+    })
+    .map((v) => ({ name: v.name, joinKeys: v.entityColumns.map((c) => c.name), features: v.features.map((f) => f.name) }))
+  // Earlier removals still pending are kept, except for a view now defined again with the same keys,
+  // whose data is being served again and must not be removed under it.
+  const earlier = (base.pendingOnlineDeletes ?? []).filter((p) => {
+    const defined = featureViews[p.name]?.spec
+    return !stale.some((s) => s.name === p.name) && (defined === undefined || defined.entityColumns.map((c) => c.name).join(',') !== p.joinKeys.join(','))
+  })
   return {
     description: description || base.description,
     createdTimestamp: base.createdTimestamp,
     lastUpdatedTimestamp: now,
-    entities: section('entities', contents.entities),
-    dataSources: section('dataSources', contents.dataSources),
+    entities,
+    dataSources,
     featureViews,
-    onDemandFeatureViews: section('onDemandFeatureViews', contents.onDemandFeatureViews),
-    featureServices: section('featureServices', contents.featureServices),
+    onDemandFeatureViews,
+    featureServices,
     materializations,
+    definitionsId: changed || base.definitionsId === undefined ? randomUUID() : base.definitionsId,
+    pendingOnlineDeletes: [...earlier, ...stale],
   }
 }
 

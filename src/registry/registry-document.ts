@@ -57,6 +57,19 @@ export interface ProjectState {
   readonly featureServices: Readonly<Record<string, Registered<FeatureServiceSpec>>>
   /** Per feature view. */
   readonly materializations: Readonly<Record<string, ViewMaterialization>>
+  /**
+   * Changes whenever the project's definitions change (apply), never with materialization history:
+   * concurrent applies are checked against it, and compiled read plans live as long as it does.
+   */
+  readonly definitionsId?: string
+  /** Online data of deleted or re-keyed views still to be removed; the next apply or teardown retries. */
+  readonly pendingOnlineDeletes?: readonly PendingOnlineDelete[]
+}
+
+export interface PendingOnlineDelete {
+  readonly name: string
+  readonly joinKeys: readonly string[]
+  readonly features: readonly string[]
 }
 
 export function emptyDocument(): RegistryDocument {

@@ -36,6 +36,11 @@ export class RegistrySnapshot {
     this.featureServices = specs(state?.featureServices)
   }
 
+  /** Identifies the project's definitions; unchanged by materialization history (see ProjectState). */
+  get definitionsId(): string {
+    return this.state?.definitionsId ?? ''
+  }
+
   /** True when the project was never applied. */
   get isEmpty(): boolean {
     return this.state === undefined

@@ -22,6 +22,8 @@ export class Registry {
   #timer: NodeJS.Timeout | undefined
   #listeners = new Set<(snapshot: RegistrySnapshot) => void>()
   #refreshing: Promise<RegistrySnapshot> | undefined
+  #prepare: ((next: RegistrySnapshot) => Promise<void>) | undefined
+  #onPrepareError: ((err: unknown) => void) | undefined
 
   constructor(store: RegistryStore, project: string, options: RegistryOptions = {}) {
     this.store = store
@@ -45,16 +47,39 @@ export class Registry {
       try {
         const doc = (await this.store.load()) ?? emptyDocument()
         const prev = this.#snapshot
-        if (prev !== undefined && prev.version === doc.version && prev.versionId === doc.versionId) return prev
-        const next = new RegistrySnapshot(this.project, doc.version, doc.versionId, doc.projects[this.project])
-        this.#snapshot = next
-        if (prev !== undefined) for (const l of this.#listeners) l(next)
-        return next
+        // Versions only grow: a read that started before a commit of this process finished must not
+        // put the older document back.
+        if (prev !== undefined && doc.version <= prev.version) return prev
+        return await this.#install(new RegistrySnapshot(this.project, doc.version, doc.versionId, doc.projects[this.project]), prev !== undefined)
       } finally {
         this.#refreshing = undefined
       }
     })()
     return this.#refreshing
+  }
+
+  /**
+   * Work that must be done before a new snapshot is served (loading the on-demand code it names),
+   * so that no request ever sees a snapshot without what it needs. A failure goes to `onError` and
+   * does not hold the new version back: the registry is the truth, and what cannot be prepared
+   * fails where it is used, with a message saying why.
+   */
+  setPreparer(prepare: (next: RegistrySnapshot) => Promise<void>, onError: (err: unknown) => void): void {
+    this.#prepare = prepare
+    this.#onPrepareError = onError
+  }
+
+  async #install(next: RegistrySnapshot, notify: boolean): Promise<RegistrySnapshot> {
+    try {
+      await this.#prepare?.(next)
+    } catch (err) {
+      this.#onPrepareError?.(err)
+    }
+    const current = this.#snapshot
+    if (current !== undefined && current.version >= next.version) return current
+    this.#snapshot = next
+    if (notify) for (const l of this.#listeners) l(next)
+    return next
   }
 
   /** Calls `listener` with each new snapshot the background refresh finds. Returns an unsubscribe. */
@@ -79,22 +104,23 @@ export class Registry {
 
   /**
    * Commits a change. `mutate` gets the stored document and returns the new one (without touching
-   * version fields). With `expectedVersion`, the commit fails with MORSEL_REGISTRY_CONFLICT if the
-   * registry moved past it (apply: the plan was made against that version). Without it, a
-   * concurrent commit is retried on the fresh document (additive changes such as recording a
-   * materialization interval).
+   * version fields); when another writer commits in between, it runs again on the fresh document,
+   * so additive changes (a materialization interval) are never lost. With `expectedDefinitionsId`
+   * the commit fails with MORSEL_REGISTRY_CONFLICT if the project's definitions changed since they
+   * were read (apply: the plan was made against them); history-only commits do not count.
    */
   async commit(
     mutate: (doc: RegistryDocument) => RegistryDocument,
-    options: { readonly expectedVersion?: number } = {},
+    options: { readonly expectedDefinitionsId?: string } = {},
   ): Promise<RegistrySnapshot> {
     for (let attempt = 0; ; attempt++) {
       const stored = (await this.store.load()) ?? emptyDocument()
-      if (options.expectedVersion !== undefined && stored.version !== options.expectedVersion) {
+      const storedId = stored.projects[this.project]?.definitionsId ?? ''
+      if (options.expectedDefinitionsId !== undefined && storedId !== options.expectedDefinitionsId) {
         throw new MorselError(
           'MORSEL_REGISTRY_CONFLICT',
-          `The registry ${this.store.location} changed since it was read (version ${options.expectedVersion}, now ${stored.version}): another apply committed first. Nothing was written; run \`morsel plan\` to see the difference and apply again.`,
-          { details: { expectedVersion: options.expectedVersion, currentVersion: stored.version } },
+          `The definitions of project '${this.project}' in ${this.store.location} changed since this command read them: another apply or teardown committed first. Nothing was written; run \`morsel plan\` to see the difference and apply again.`,
+          { details: { expectedDefinitionsId: options.expectedDefinitionsId, currentDefinitionsId: storedId } },
         )
       }
       const changed = mutate(stored)
@@ -108,13 +134,11 @@ export class Registry {
       try {
         await this.store.save(next, stored.version)
       } catch (err) {
-        if (options.expectedVersion === undefined && isMorselError(err, 'MORSEL_REGISTRY_CONFLICT') && attempt < 5) continue
+        // Another writer got in between: the definitions check above decides on the fresh document.
+        if (isMorselError(err, 'MORSEL_REGISTRY_CONFLICT') && attempt < 20) continue
         throw err
       }
-      const snap = new RegistrySnapshot(this.project, next.version, next.versionId, next.projects[this.project])
-      this.#snapshot = snap
-      for (const l of this.#listeners) l(snap)
-      return snap
+      return this.#install(new RegistrySnapshot(this.project, next.version, next.versionId, next.projects[this.project]), true)
     }
   }
 }

@@ -1,10 +1,9 @@
 import { decodeTimestamp, decodeValue } from '../encoding/index.js'
-import { MorselError } from '../errors/index.js'
 import type { EntityCells, OnlineStore, OperationOptions } from '../online/online-store.js'
-import { ELEMENT_OF, ValueType, type ValueTypeCode } from '../types/value-type.js'
 import type { EntityColumns } from './entity-input.js'
 import { checkColumns } from './entity-input.js'
 import { FieldStatus } from './field-status.js'
+import { callUdf, udfOutput } from './on-demand.js'
 import { OnlineResponse } from './online-response.js'
 import type { ColumnPlan, ReadPlan } from './read-plan.js'
 
@@ -152,23 +151,9 @@ function runOnDemand(plan: ReadPlan, input: EntityColumns, values: unknown[][], 
       for (const i of odfv.inputs) {
         row[i.name] = 'column' in i ? values[i.column]![r] : (input.columns.get(i.requestField) as readonly unknown[])[r]
       }
-      let out: Record<string, unknown>
-      try {
-        out = odfv.udf(row)
-      } catch (err) {
-        throw new MorselError('MORSEL_TRANSFORM_FAILED', `On-demand feature view '${odfv.name}' threw for entity row ${r}: ${(err as Error).message}`, { cause: err })
-      }
-      if (out === null || typeof out !== 'object') {
-        throw new MorselError('MORSEL_TRANSFORM_FAILED', `On-demand feature view '${odfv.name}' must return an object of its features, got ${out === null ? 'null' : typeof out}.`)
-      }
+      const out = callUdf(odfv.name, odfv.udf, row, `entity row ${r}`)
       for (const o of odfv.outputs) {
-        const v = out[o.name] ?? null
-        if (v !== null && !fitsType(v, o.valueType)) {
-          throw new MorselError(
-            'MORSEL_TRANSFORM_FAILED',
-            `On-demand feature view '${odfv.name}' returned ${JSON.stringify(v)} for '${o.name}', which does not fit its declared type.`,
-          )
-        }
+        const v = udfOutput(odfv.name, out, o.name, o.valueType)
         values[o.column]![r] = v
         statuses[o.column]![r] = v === null ? FieldStatus.NULL_VALUE : FieldStatus.PRESENT
       }
@@ -176,31 +161,6 @@ function runOnDemand(plan: ReadPlan, input: EntityColumns, values: unknown[][], 
   }
 }
 
-/** A cheap shape check of on-demand outputs against their declared type. */
-export function fitsType(v: unknown, type: ValueTypeCode): boolean {
-  const element = ELEMENT_OF[type]
-  if (element !== undefined) return Array.isArray(v) && v.every((x) => x !== null && fitsType(x, element))
-  switch (type) {
-    case ValueType.INT32:
-    case ValueType.INT64:
-      return (typeof v === 'number' && Number.isInteger(v)) || typeof v === 'bigint'
-    case ValueType.FLOAT:
-    case ValueType.DOUBLE:
-      return typeof v === 'number'
-    case ValueType.STRING:
-      return typeof v === 'string'
-    case ValueType.BOOL:
-      return typeof v === 'boolean'
-    case ValueType.BYTES:
-      return v instanceof Uint8Array
-    case ValueType.UNIX_TIMESTAMP:
-      return v instanceof Date
-    default:
-      return true
-  }
-}
-
-/** `statuses` and `times`: the request columns' arrays, then the plan columns'. */
 function assemble(plan: ReadPlan, input: EntityColumns, values: unknown[][], statuses: Uint8Array[], times: Float64Array[]): OnlineResponse {
   const rowCount = input.rowCount
   const nIn = input.names.length

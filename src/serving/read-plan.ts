@@ -6,6 +6,7 @@ import { MorselError, didYouMean } from '../errors/index.js'
 import type { OnlineStore, PreparedRead } from '../online/online-store.js'
 import type { RegistrySnapshot } from '../registry/registry-snapshot.js'
 import type { OnDemandUdf } from '../repo/repo-contents.js'
+import { resolveUdf, type LoadedUdfs } from './on-demand.js'
 import type { ValueTypeCode } from '../types/value-type.js'
 
 /** One feature column of a response, or a hidden input of an on-demand view. */
@@ -76,7 +77,7 @@ export function compileReadPlan(
   request: PlanRequest,
   store: OnlineStore,
   version: EntityKeyVersion,
-  udfs: ReadonlyMap<string, { readonly udf: OnDemandUdf; readonly hash: string }>,
+  udfs: LoadedUdfs,
 ): ReadPlan {
   const refs = requestedRefs(snapshot, request)
   const columns: ColumnPlan[] = []
@@ -118,20 +119,7 @@ export function compileReadPlan(
   const requestFields = new Map<string, FieldSpec>()
   const onDemand: OnDemandPlan[] = []
   for (const o of odfvs.values()) {
-    const loaded = udfs.get(o.name)
-    if (loaded === undefined) {
-      throw new MorselError(
-        'MORSEL_DEFINITION_INVALID',
-        `On-demand feature view '${o.name}' is registered, but its function is not in the repository code loaded by this process. Run \`morsel apply\` from the repository that defines it.`,
-      )
-    }
-    if (loaded.hash !== o.udfHash) {
-      throw new MorselError(
-        'MORSEL_DEFINITION_INVALID',
-        `On-demand feature view '${o.name}' in the repository code differs from the one applied; run \`morsel apply\` so that serving and the registry agree.`,
-      )
-    }
-    const udf = loaded.udf
+    const udf = resolveUdf(o, udfs)
     const inputs: Array<{ name: string; column: number } | { name: string; requestField: string }> = []
     for (const s of o.sources) {
       if (s.kind === 'featureView') {

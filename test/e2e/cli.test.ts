@@ -121,7 +121,7 @@ export const e = new Entity({ name: '${name}', valueType: types.Int64 })
     expect(fastRun.code, fastRun.stderr).toBe(0)
     const slowResult = await slowRun
     expect(slowResult.code).toBe(4)
-    expect(slowResult.stderr).toMatch(/MORSEL_REGISTRY_CONFLICT.*changed since it was read.*apply again/)
+    expect(slowResult.stderr).toMatch(/MORSEL_REGISTRY_CONFLICT.*changed since this command read them.*apply again/)
     const doc = JSON.parse(readFileSync(shared, 'utf8'))
     expect(Object.keys(doc.projects.shared.entities)).toEqual(['fast_entity'])
     // Run again, it applies on top of the winner.

@@ -114,3 +114,64 @@ describe('apply', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 })
+
+describe('apply and the online store', () => {
+  it('records the removal of deleted views’ online data and completes it on the next apply when it failed', async () => {
+    const { createSqliteOnlineStore } = await import('../../src/online/sqlite/sqlite-online-store.js')
+    const dir = makeRepo({ 'feature_store.yaml': YAML, 'data/zips.csv': ROWS, 'features.ts': HEAD + ENTITY + SOURCE + view() })
+    const sqlite = await createSqliteOnlineStore({ type: 'sqlite', path: 'data/online.db' }, { project: 'apply_test', repoPath: dir, entityKeySerializationVersion: 3 })
+    // The real store, whose deletes fail once (the store being unreachable at that moment).
+    let failures = 1
+    const flaky = new Proxy(sqlite, {
+      get(target, prop) {
+        if (prop === 'deleteViews') {
+          return async (views: Parameters<typeof sqlite.deleteViews>[0]) => {
+            if (failures-- > 0) throw new Error('store unreachable')
+            return target.deleteViews(views)
+          }
+        }
+        const value: unknown = Reflect.get(target, prop, target)
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
+      },
+    })
+    const store = await FeatureStore.open({ repoPath: dir, onlineStore: flaky })
+    await store.apply()
+    await store.writeToOnlineStore('zipcode_features', [{ zipcode: 76104, event_timestamp: '2024-01-15T00:00:00Z', city: 'X', population: 1 }])
+
+    writeFileSync(join(dir, 'features.ts'), HEAD + ENTITY)
+    const failed = await store.apply()
+    expect(failed.plan.items.some((i) => i.action === 'delete' && i.name === 'zipcode_features')).toBe(true)
+    expect(failed.pendingOnlineViews).toEqual(['zipcode_features'])
+    expect(failed.onlineCleanupError?.message).toContain('store unreachable')
+    expect((await store.registry.snapshot()).state?.pendingOnlineDeletes?.map((p) => p.name)).toEqual(['zipcode_features'])
+    const prepared = sqlite.prepareRead([{ joinKeys: ['zipcode'], views: [{ name: 'zipcode_features', features: ['city'] }] }])
+    const key = (await import('../../src/encoding/index.js')).serializeEntityKey([{ name: 'zipcode', valueType: 4 }], [76104], 3)
+    expect((await sqlite.read(prepared, [[key]]))[0]?.[0]).not.toBeNull()
+
+    const retried = await store.apply()
+    expect(retried.plan.hasChanges).toBe(false)
+    expect(retried.clearedOnlineViews).toEqual(['zipcode_features'])
+    expect((await store.registry.snapshot()).state?.pendingOnlineDeletes).toEqual([])
+    expect((await sqlite.read(prepared, [[key]]))[0]?.[0]).toBeNull()
+    await store.close()
+  })
+
+  it('does not conflict with a materialization that committed meanwhile, only with another apply', async () => {
+    const dir = makeRepo({ 'feature_store.yaml': YAML, 'data/zips.csv': ROWS, 'features.ts': HEAD + ENTITY + SOURCE + view() })
+    const a = await FeatureStore.open(dir)
+    await a.apply()
+    const b = await FeatureStore.open(dir)
+    await b.materialize({ start: new Date('2024-01-01T00:00:00Z'), end: new Date('2024-02-01T00:00:00Z') })
+    writeFileSync(join(dir, 'features.ts'), HEAD + ENTITY + SOURCE + view(undefined, ', ttl: { days: 2 }'))
+    const applied = await a.apply()
+    expect(applied.plan.items.find((i) => i.name === 'zipcode_features')?.action).toBe('update')
+    const history = (await a.registry.refresh()).materialization('zipcode_features')
+    expect(history.intervals).toHaveLength(1)
+    // b read the definitions before a changed them: its apply is refused.
+    writeFileSync(join(dir, 'features.ts'), HEAD + ENTITY + SOURCE + view(undefined, ', ttl: { days: 3 }'))
+    const err = await b.apply().catch((e: unknown) => e)
+    expect(isMorselError(err, 'MORSEL_REGISTRY_CONFLICT')).toBe(true)
+    await a.close()
+    await b.close()
+  })
+})

@@ -15,7 +15,7 @@ export function makeRepo(files: Readonly<Record<string, string>>, prefix = 'mors
 
 /** A CSV text from a header and rows; values are written as given (no quoting needed in tests). */
 export function csv(header: readonly string[], rows: ReadonlyArray<readonly unknown[]>): string {
-  return `${[header.join(','), ...rows.map((r) => r.map((v) => (v === null || v === undefined ? '' : String(v))).join(','))].join('\n')}\n`
+  return `${[header.join(','), ...rows.map((r) => r.map((v) => (v === null || v === undefined ? '' : String(v as string | number | boolean | bigint))).join(','))].join('\n')}\n`
 }
 
 export const uniqueProject = (prefix = 'p'): string => `${prefix}_${Math.random().toString(36).slice(2, 10)}`

@@ -1,4 +1,5 @@
 import type { Command } from 'commander'
+import { MorselError } from '../../errors/index.js'
 import type { RepoPlan } from '../../registry/plan.js'
 import { withStore } from '../context.js'
 import { formatTtl, printJson, printTable } from '../output.js'
@@ -29,7 +30,7 @@ export function registerRegistryCommands(program: Command): void {
     .description('Validate the repository definitions and register them')
     .action(async (_opts, cmd: Command) => {
       await withStore(cmd, async (store) => {
-        const { plan, version, clearedOnlineViews } = await store.apply()
+        const { plan, version, clearedOnlineViews, pendingOnlineViews, onlineCleanupError } = await store.apply()
         const verbs = { register: 'Registered', update: 'Updated', delete: 'Deleted' } as const
         let any = false
         for (const i of plan.items) {
@@ -39,6 +40,15 @@ export function registerRegistryCommands(program: Command): void {
         }
         for (const v of clearedOnlineViews) process.stdout.write(`Removed online data of feature view ${v}\n`)
         process.stdout.write(any ? `Registry is at version ${version}.\n` : `No changes: the registry is up to date (version ${version}).\n`)
+        if (pendingOnlineViews.length > 0) {
+          // The registry is updated; only the clean-up is left, and it is recorded, so say so and
+          // exit with the store's code rather than pretend all went well.
+          const err = onlineCleanupError ?? new MorselError('MORSEL_STORE_ERROR', 'unknown failure')
+          process.stderr.write(
+            `Error [${err.code}]: the registry is updated, but the online data of feature views ${pendingOnlineViews.join(', ')} could not be removed (${err.message}). The removal is recorded: the next apply or teardown retries it.\n`,
+          )
+          process.exitCode = err.exitCode
+        }
       })
     })
 

@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest'
-import { Entity, FeatureService, FeatureStore, FeatureView, FileSource, OnDemandFeatureView, RequestSource, types, type OnlineResponse } from '../../../src/index.js'
+import { Entity, FeatureService, type FeatureStore, FeatureView, FileSource, OnDemandFeatureView, RequestSource, types, type OnlineResponse } from '../../../src/index.js'
 
 // These assertions are checked by the type-checker (`npm run typecheck` covers test/); at run time
 // they only prove the definitions build.
@@ -25,8 +25,8 @@ describe('typed access', () => {
   it('types rows of a feature service response', () => {
     type Row = OnlineResponse<never>
     expectTypeOf<Row>().not.toBeAny()
-    const read = (store: FeatureStore) => store.getOnlineFeatures({ featureService: service, entityRows: [{ zipcode: 1, dob_ssn: 'x', person_income: 1 }] })
-    type Response = Awaited<ReturnType<typeof read>>
+    const _read = (store: FeatureStore) => store.getOnlineFeatures({ featureService: service, entityRows: [{ zipcode: 1, dob_ssn: 'x', person_income: 1 }] })
+    type Response = Awaited<ReturnType<typeof _read>>
     type R = ReturnType<Response['toRows']>[number]
     expectTypeOf<R['city']>().toEqualTypeOf<string | null>()
     expectTypeOf<R['credit_card_due']>().toEqualTypeOf<number | null>()
@@ -36,8 +36,8 @@ describe('typed access', () => {
     // @ts-expect-error population was not selected into the service
     expectTypeOf<R['population']>().toEqualTypeOf<number | null>()
 
-    const readFull = (store: FeatureStore) => store.getOnlineFeatures({ featureService: service, fullFeatureNames: true, entityRows: [{ zipcode: 1, dob_ssn: 'x' }] })
-    type F = ReturnType<Awaited<ReturnType<typeof readFull>>['toRows']>[number]
+    const _readFull = (store: FeatureStore) => store.getOnlineFeatures({ featureService: service, fullFeatureNames: true, entityRows: [{ zipcode: 1, dob_ssn: 'x' }] })
+    type F = ReturnType<Awaited<ReturnType<typeof _readFull>>['toRows']>[number]
     expectTypeOf<F['zipcode_features__city']>().toEqualTypeOf<string | null>()
     expectTypeOf<F['dti__debt_to_income']>().toEqualTypeOf<number | null>()
   })

@@ -47,7 +47,7 @@ describe('file registry store', () => {
     const results = await Promise.allSettled(stores.map((s, i) => s.save(doc(2, { [`w${i}`]: emptyProject('x') }), 1)))
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
     for (const r of results.filter((x) => x.status === 'rejected')) {
-      expect(isMorselError((r as PromiseRejectedResult).reason, 'MORSEL_REGISTRY_CONFLICT')).toBe(true)
+      expect(isMorselError((r).reason, 'MORSEL_REGISTRY_CONFLICT')).toBe(true)
     }
     expect(Object.keys((await stores[0]!.load())?.projects ?? {})).toHaveLength(1)
   })
@@ -88,19 +88,57 @@ describe('file registry store', () => {
 })
 
 describe('registry', () => {
-  it('commits against an expected version and reports a conflict otherwise', async () => {
+  it('refuses a commit made against definitions another apply changed, but not one made against history', async () => {
     const path = join(dir(), 'registry.json')
     const r1 = new Registry(new FileRegistryStore(path), 'p')
     const r2 = new Registry(new FileRegistryStore(path), 'p')
     const s0 = await r1.snapshot()
-    expect(s0.version).toBe(0)
-    expect(s0.isEmpty).toBe(true)
-    await r2.commit((d) => ({ ...d, projects: { p: emptyProject('t') } }), { expectedVersion: 0 })
-    const err = await r1.commit((d) => d, { expectedVersion: 0 }).catch((e: unknown) => e)
+    expect([s0.version, s0.isEmpty, s0.definitionsId]).toEqual([0, true, ''])
+    await r2.commit((d) => ({ ...d, projects: { p: { ...emptyProject('t'), definitionsId: 'defs-1' } } }), { expectedDefinitionsId: '' })
+    const err = await r1.commit((d) => d, { expectedDefinitionsId: '' }).catch((e: unknown) => e)
     expect(isMorselError(err, 'MORSEL_REGISTRY_CONFLICT')).toBe(true)
-    const s1 = await r1.refresh()
-    expect(s1.version).toBe(1)
-    expect(s1.isEmpty).toBe(false)
+    expect((err as Error).message).toMatch(/definitions of project 'p'.*another apply or teardown committed first/)
+    // A materialization recording history moves the version, not the definitions: an apply still fits.
+    await r2.commit((d) => ({ ...d, projects: { p: { ...d.projects.p!, materializations: { v: { intervals: [] } } } } }))
+    const applied = await r1.commit((d) => ({ ...d, projects: { p: { ...d.projects.p!, definitionsId: 'defs-2' } } }), { expectedDefinitionsId: 'defs-1' })
+    expect(applied.version).toBe(3)
+    expect(Object.keys(applied.state?.materializations ?? {})).toEqual(['v'])
+  })
+
+  it('never goes back to an older version, and prepares a snapshot before serving it', async () => {
+    const path = join(dir(), 'registry.json')
+    const reader = new Registry(new FileRegistryStore(path), 'p')
+    const prepared: number[] = []
+    reader.setPreparer(
+      async (next) => {
+        prepared.push(next.version)
+        expect(reader.current()?.version ?? -1).toBeLessThan(next.version)
+      },
+      (err) => {
+        throw err
+      },
+    )
+    await reader.snapshot()
+    await reader.commit((d) => ({ ...d, projects: { p: emptyProject('t') } }))
+    await reader.commit((d) => d)
+    expect(reader.current()?.version).toBe(2)
+    expect(prepared).toEqual([0, 1, 2])
+    expect((await reader.refresh()).version).toBe(2)
+
+    // A read that started before a commit finished answers with the older document.
+    const answers = [5, 3]
+    const racing = new Registry(
+      {
+        kind: 'test',
+        location: 'memory',
+        load: async () => ({ ...emptyDocument(), version: answers.shift() ?? 5, versionId: 'x' }),
+        save: async () => undefined,
+        delete: async () => undefined,
+      },
+      'p',
+    )
+    expect((await racing.refresh()).version).toBe(5)
+    expect((await racing.refresh()).version).toBe(5)
   })
 
   it('retries additive commits on conflict so that none is lost', async () => {
