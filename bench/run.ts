@@ -16,7 +16,8 @@ try {
   } else if (args[0] === 'overhead') {
     await runOverhead(ctx, args.length > 1 ? args.slice(1).filter((a) => !a.startsWith('--')) : undefined)
   } else {
-    const r = await runRead(ctx)
+    const shapes = args.filter((a) => /^\d+x\d+$/.test(a))
+    const r = await runRead(ctx, shapes.length > 0 ? shapes : undefined)
     for (const s of r.shapes) console.log(s.shape, s.commands, 'raw', s.raw.p50.toFixed(0), s.raw.p99.toFixed(0), s.raw.p999.toFixed(0), 'morsel', s.morsel.p50.toFixed(0), s.morsel.p99.toFixed(0), s.morsel.p999.toFixed(0), 'ratio', (s.morsel.p50 / s.raw.p50).toFixed(2), (s.morsel.p99 / s.raw.p99).toFixed(2))
   }
 } finally {

@@ -88,6 +88,29 @@ describe('redis read modes (HMGET or HGETALL, learnt per compiled read)', () => 
     }
     expect(await calls()).toEqual({ hmget: 20, hgetall: 40 })
   })
+
+  it('reading by name, looks at one whole hash every 128 reads and goes back to whole hashes once they fit', async () => {
+    const s = store!
+    const keys = Array.from({ length: 10 }, (_, i) => zip(100 + i))
+    const small = ['s0', 's1', 's2']
+    const write = (view: string, names: readonly string[]) =>
+      s.writeBatch({ view, features: names, rows: keys.map((k) => ({ entityKey: k, eventTimeMicros: 1, values: names.map((_, i) => encodeValue(i, ValueType.INT64)) })) })
+    await write('small', small)
+    await write('big', features)
+    const read = s.prepareRead([{ joinKeys: ['zipcode'], views: [{ name: 'small', features: small }] }])
+    await s.read(read, [keys])
+    await redisCli(['-p', String(server!.port), 'CONFIG', 'RESETSTAT'])
+    for (let i = 0; i < 128; i++) await s.read(read, [keys])
+    // 127 reads by name, then one read whose first entity is a whole hash.
+    expect(await calls()).toEqual({ hmget: 128 * 10 - 1, hgetall: 1 })
+    // Without the big view the hash is what this read wants: the probes see it and switch back.
+    await s.deleteViews([{ name: 'big', joinKeys: ['zipcode'], features }])
+    for (let i = 0; i < 128 * 10; i++) await s.read(read, [keys])
+    await redisCli(['-p', String(server!.port), 'CONFIG', 'RESETSTAT'])
+    const [cells] = await s.read(read, [keys])
+    expect(cells!.map((c) => Buffer.from(c![2]!))).toEqual(keys.map(() => encodeValue(2, ValueType.INT64)))
+    expect(await calls()).toEqual({ hmget: 0, hgetall: 10 })
+  })
 })
 
 describe('redis writes of unusual rows', () => {

@@ -40,8 +40,8 @@ export async function createRedisOnlineStore(config: RedisOnlineStoreConfig, ctx
  * docs/online-stores/redis.md, "Reads"); when it wants a small part of a wide hash, HMGET is. The
  * hash's width is not known when a read is compiled (other views share it), so each compiled read
  * learns it: it starts with HGETALL, measures which share of the returned bytes it kept, and keeps
- * HGETALL while that share is at least half; otherwise it uses HMGET and looks again every
- * PROBE_EVERY reads, since views may be added to the hash.
+ * HGETALL while that share is at least half; otherwise it uses HMGET and, every PROBE_EVERY reads,
+ * takes one entity's whole hash to look again, since views may be added to the hash.
  */
 const KEEP_HGETALL_AT = 0.5
 /** Keys SCAN examines per call when deleting: large, so a big keyspace takes few round trips. */
@@ -132,12 +132,16 @@ export class RedisOnlineStore implements OnlineStore {
     const routes: Buffer[] = []
     // Where each command's answer goes: group and position, packed as g * 2^32 + k.
     const targets: number[] = []
+    // Whether each command is an HGETALL.
+    const wholeHash: boolean[] = []
     const cacheKeys: string[] = []
-    const hgetall: boolean[] = new Array<boolean>(shapes.length)
     for (let g = 0; g < shapes.length; g++) {
       const shape = shapes[g]!
       const mode = shape.mode
-      const whole = (hgetall[g] = mode.hgetall || ++mode.reads % PROBE_EVERY === 0)
+      const whole = mode.hgetall
+      // Reading by name, a shape takes one entity's whole hash now and then, to see whether views
+      // were added to the hash; one entity is enough to learn from and keeps batch reads cheap.
+      let probe = !whole && ++mode.reads % PROBE_EVERY === 0
       const groupKeys = keys[g] ?? []
       const out = new Array<EntityCells | null>(groupKeys.length)
       result[g] = out
@@ -153,10 +157,14 @@ export class RedisOnlineStore implements OnlineStore {
           cacheKeys.push(id)
         }
         let command: RedisArgument[]
-        if (whole) command = ['HGETALL', key]
-        else {
+        if (whole || probe) {
+          command = ['HGETALL', key]
+          wholeHash.push(true)
+          probe = false
+        } else {
           command = shape.template.slice()
           command[1] = key
+          wholeHash.push(false)
         }
         commands.push(command)
         routes.push(key)
@@ -172,7 +180,7 @@ export class RedisOnlineStore implements OnlineStore {
         const target = targets[i]!
         const g = Math.floor(target / 4294967296)
         const shape = shapes[g]!
-        const cells = hgetall[g] ? fromHash(replies[i] as Buffer[], shape) : fromFields(replies[i] as Array<Buffer | null>, shape)
+        const cells = wholeHash[i] ? fromHash(replies[i] as Buffer[], shape) : fromFields(replies[i] as Array<Buffer | null>, shape)
         result[g]![target - g * 4294967296] = cells
         if (cache !== undefined) cache.store(cacheKeys[i]!, shape.id, cells === null ? null : compact(cells), seq)
       }
