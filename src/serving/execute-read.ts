@@ -90,23 +90,19 @@ export async function executeRead(
             status = value === null ? FieldStatus.NULL_VALUE : FieldStatus.PRESENT
           }
           const time = status === FieldStatus.NOT_FOUND ? 0 : eventTime
-          const colValues = values[c]!
-          const colStatus = statuses[c]!
-          const colTimes = times[c]!
-          if (rowCount === uniqueCount) {
-            // Every row is its own entity (the common case), so row u is entity u: no fan-out.
-            colValues[u] = value
-            colStatus[u] = status
-            colTimes[u] = time
-          } else {
-            for (let r = 0; r < rowCount; r++) {
-              if (index[r] === u) {
-                colValues[r] = value
-                colStatus[r] = status
-                colTimes[r] = time
-              }
-            }
-          }
+          // Slot u holds entity u; fanOut spreads the slots to the rows when entities repeat.
+          values[c]![u] = value
+          statuses[c]![u] = status
+          times[c]![u] = time
+        }
+      }
+    }
+    if (rowCount !== uniqueCount) {
+      for (const view of views) {
+        for (const c of view.columns) {
+          fanOut(values[c]!, index)
+          fanOut(statuses[c]!, index)
+          fanOut(times[c]!, index)
         }
       }
     }
@@ -114,6 +110,15 @@ export async function executeRead(
 
   if (plan.onDemand.length > 0) runOnDemand(plan, input, values, statuses)
   return assemble(plan, input, values, allStatuses, allTimes)
+}
+
+/**
+ * Spreads a column holding entity u at slot u to one value per row (row r gets entity index[r]),
+ * in place, in one pass over the rows. Entity numbers are given in order of first appearance, so
+ * index[r] <= r: walking the rows backwards, each slot is read before any row overwrites it.
+ */
+function fanOut<T>(column: { [i: number]: T; readonly length: number }, index: Int32Array): void {
+  for (let r = column.length - 1; r >= 0; r--) column[r] = column[index[r]!]!
 }
 
 /**

@@ -199,6 +199,49 @@ describe('FeatureStore online reads on SQLite', () => {
     expect((missing as Error).message).toMatch(/lack the feature columns population, tags/)
   })
 
+  it('reads each distinct entity once and gives repeated entities, in any order, the same values as unique ones', async () => {
+    at(T_MS + 86_400_000)
+    const real = await store.onlineStore()
+    const keysRead: number[] = []
+    const counting = new Proxy(real, {
+      get(target, prop, receiver) {
+        if (prop === 'read') {
+          return async (...args: Parameters<typeof real.read>) => {
+            for (const group of args[1]) keysRead.push(group.length)
+            return target.read(...args)
+          }
+        }
+        // The store belongs to the outer FeatureStore, which closes it.
+        if (prop === 'close') return async () => {}
+        return Reflect.get(target, prop, receiver) as unknown
+      },
+    })
+    const counted = await FeatureStore.open({ repoPath: dir, onlineStore: counting })
+    try {
+      const features = ['zipcode_features:city', 'zipcode_features:population', 'zipcode_features:tags', 'credit_history:credit_card_due']
+      const zips = [76104, 10001, 99999]
+      const ssns = ['19630621_4278', 'nobody']
+      const single = await Promise.all(
+        zips.flatMap((zipcode) => ssns.map(async (dob_ssn) => (await counted.getOnlineFeatures({ features, entityRows: [{ zipcode, dob_ssn }] })).toRows()[0])),
+      )
+      const expected = (zipcode: number, dob_ssn: string) => single[zips.indexOf(zipcode) * ssns.length + ssns.indexOf(dob_ssn)]
+      // Repeats interleaved so that later rows point back to earlier entities and the other way round.
+      const order: Array<[number, string]> = [
+        [99999, 'nobody'], [76104, '19630621_4278'], [99999, '19630621_4278'], [10001, 'nobody'], [76104, 'nobody'],
+        [76104, '19630621_4278'], [10001, '19630621_4278'], [99999, 'nobody'], [76104, '19630621_4278'], [10001, 'nobody'],
+      ]
+      keysRead.length = 0
+      const r = await counted.getOnlineFeatures({ features, entityRows: order.map(([zipcode, dob_ssn]) => ({ zipcode, dob_ssn })) })
+      expect(r.toRows()).toEqual(order.map(([zipcode, dob_ssn]) => expected(zipcode, dob_ssn)))
+      expect(order.map((_, i) => r.status('credit_card_due', i))).toEqual(order.map(([, s]) => (s === 'nobody' ? 'NOT_FOUND' : 'PRESENT')))
+      expect(order.map((_, i) => r.eventTime('city', i))).toEqual(order.map(([z]) => (z === 99999 ? null : new Date(T_MS))))
+      // One key per distinct zipcode (3) and per distinct dob_ssn (2), not one per row.
+      expect(keysRead.sort()).toEqual([2, 3])
+    } finally {
+      await counted.close()
+    }
+  })
+
   it('compiles a feature set once per registry version and picks up a new apply', async () => {
     const snap = await store.registry.snapshot()
     const request = { features: ['zipcode_features:city'], entityRows: [{ zipcode: 76104 }] }
