@@ -121,3 +121,72 @@ export function Loaded<T>(props: { readonly state: ApiState<T>; readonly childre
 export function Empty(props: { readonly children: ComponentChildren }) {
   return <div class="empty">{props.children}</div>
 }
+
+/** One column of a Table: its header, what a row shows in it, and whether it holds names or numbers. */
+export interface Column<T> {
+  readonly header: string
+  readonly cell: (row: T) => ComponentChildren
+  readonly num?: boolean
+  /** The column naming the row (bold, no wrapping). */
+  readonly name?: boolean
+}
+
+/** A table with one row per object; each row carries `data-row` (its name) for tests and scripts. */
+export function Table<T>(props: {
+  readonly rows: readonly T[]
+  readonly columns: ReadonlyArray<Column<T>>
+  readonly rowName: (row: T) => string
+  /** Tells rows apart when names repeat (the row name by default). */
+  readonly rowKey?: (row: T) => string
+  readonly testid?: string
+  readonly compact?: boolean
+}) {
+  const cls = (c: Column<T>): string | undefined => (c.num === true ? 'num' : c.name === true ? 'name' : undefined)
+  return (
+    <table class={props.compact === true ? 'table compact' : 'table'} data-testid={props.testid}>
+      <thead>
+        <tr>
+          {props.columns.map((c) => (
+            <th key={c.header} class={c.num === true ? 'num' : undefined}>
+              {c.header}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {props.rows.map((row) => {
+          const name = props.rowName(row)
+          return (
+            <tr key={props.rowKey?.(row) ?? name} data-row={name}>
+              {props.columns.map((c) => (
+                <td key={c.header} class={cls(c)}>
+                  {c.cell(row)}
+                </td>
+              ))}
+            </tr>
+          )
+        })}
+      </tbody>
+    </table>
+  )
+}
+
+/** A text, or a muted dash when it is empty. */
+export function OrDash(props: { readonly text: string }) {
+  return props.text !== '' ? <>{props.text}</> : <span class="muted">–</span>
+}
+
+/** Names as comma-separated links to their pages (`to` gives each one's route), or `none` when there are none. */
+export function LinkList(props: { readonly names: readonly string[]; readonly to: (name: string) => string[]; readonly none?: ComponentChildren }) {
+  if (props.names.length === 0) return <>{props.none ?? '–'}</>
+  return (
+    <>
+      {props.names.map((n, i) => (
+        <span key={n}>
+          {i > 0 && ', '}
+          <Link to={props.to(n)}>{n}</Link>
+        </span>
+      ))}
+    </>
+  )
+}

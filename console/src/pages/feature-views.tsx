@@ -1,7 +1,8 @@
 import { useState } from 'preact/hooks'
 import { useApi } from '../api'
-import { Badge, Card, Empty, Link, Loaded, PageHeader, Properties, Stat, StatusBadge, Tags } from '../components'
+import { Badge, Card, Empty, Link, LinkList, Loaded, OrDash, PageHeader, Properties, Stat, StatusBadge, Table, Tags } from '../components'
 import { ageOf, formatAge, formatCount, formatDay, formatDuration, formatTime, formatTtl } from '../format'
+import { RegistryObjectPage } from '../registry-pages'
 import type { ConsoleFeatureView, ConsoleFreshness, ConsoleMaterialization, ConsoleRegistry, ConsoleSource, ConsoleViewFreshness } from '../types'
 
 export function FeatureViewsPage(props: { readonly filter: string }) {
@@ -22,47 +23,40 @@ export function FeatureViewsPage(props: { readonly filter: string }) {
             {views.length === 0 ? (
               <Empty>{r.featureViews.length === 0 ? 'No feature views registered.' : `No feature view matches '${filter}'.`}</Empty>
             ) : (
-              <table class="table" data-testid="feature-views">
-                <thead>
-                  <tr>
-                    <th>Feature view</th>
-                    <th>Entities</th>
-                    <th class="num">Features</th>
-                    <th>ttl</th>
-                    <th>Source</th>
-                    <th>Materialized until</th>
-                    <th>Tags</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {views.map((v) => {
-                    const until = freshness.data?.views.find((x) => x.view === v.name)?.materializedUntil ?? lastEnd(v.materialization)
-                    return (
-                      <tr key={v.name} data-row={v.name}>
-                        <td class="name">
-                          <Link to={['views', v.name]}>{v.name}</Link>
-                          {!v.online && (
-                            <>
-                              {' '}
-                              <Badge>offline only</Badge>
-                            </>
-                          )}
-                        </td>
-                        <td>{v.entities.join(', ')}</td>
-                        <td class="num">{v.features.length}</td>
-                        <td>{formatTtl(v.ttlSeconds)}</td>
-                        <td>
-                          <SourceKind source={v.source} />
-                        </td>
-                        <td>{until === null ? <span class="muted">never</span> : <span title={formatTime(until)}>{formatAge(ageOf(until))}</span>}</td>
-                        <td>
-                          <Tags tags={v.tags} />
-                        </td>
-                      </tr>
-                    )
-                  })}
-                </tbody>
-              </table>
+              <Table
+                testid="feature-views"
+                rows={views}
+                rowName={(v) => v.name}
+                columns={[
+                  {
+                    header: 'Feature view',
+                    name: true,
+                    cell: (v) => (
+                      <>
+                        <Link to={['views', v.name]}>{v.name}</Link>
+                        {!v.online && (
+                          <>
+                            {' '}
+                            <Badge>offline only</Badge>
+                          </>
+                        )}
+                      </>
+                    ),
+                  },
+                  { header: 'Entities', cell: (v) => v.entities.join(', ') },
+                  { header: 'Features', num: true, cell: (v) => v.features.length },
+                  { header: 'ttl', cell: (v) => formatTtl(v.ttlSeconds) },
+                  { header: 'Source', cell: (v) => <SourceKind source={v.source} /> },
+                  {
+                    header: 'Materialized until',
+                    cell: (v) => {
+                      const until = freshness.data?.views.find((x) => x.view === v.name)?.materializedUntil ?? lastEnd(v.materialization)
+                      return until === null ? <span class="muted">never</span> : <span title={formatTime(until)}>{formatAge(ageOf(until))}</span>
+                    },
+                  },
+                  { header: 'Tags', cell: (v) => <Tags tags={v.tags} /> },
+                ]}
+              />
             )}
           </>
         )
@@ -72,24 +66,18 @@ export function FeatureViewsPage(props: { readonly filter: string }) {
 }
 
 export function FeatureViewPage(props: { readonly name: string }) {
-  const registry = useApi<ConsoleRegistry>('registry', 10_000)
   const freshness = useApi<ConsoleFreshness>('freshness', 3000)
   return (
-    <Loaded state={registry}>
-      {(r) => {
-        const v = r.featureViews.find((x) => x.name === props.name)
-        if (v === undefined) return <Empty>No feature view '{props.name}' in project {r.project}.</Empty>
+    <RegistryObjectPage name={props.name} kind="Feature view" items={(r) => r.featureViews} refreshMs={10_000}>
+      {(v) => {
         const fresh = freshness.data?.views.find((x) => x.view === v.name)
         return (
           <>
-            <PageHeader title={v.name} kind="Feature view">
-              {v.description !== '' ? v.description : 'No description.'}
-            </PageHeader>
             <div class="grid cols-2-1">
               <Card title="Definition" testid="view-definition">
                 <Properties
                   rows={[
-                    ['Entities', v.entities.map((e, i) => <span key={e}>{i > 0 && ', '}<Link to={['entities']}>{e}</Link></span>)],
+                    ['Entities', <LinkList names={v.entities} to={() => ['entities']} />],
                     ['Join keys', v.joinKeys.map((k) => `${k.name} (${k.dtype})`).join(', ')],
                     ['ttl', formatTtl(v.ttlSeconds)],
                     ['Served online', v.online ? 'yes' : 'no'],
@@ -97,8 +85,8 @@ export function FeatureViewPage(props: { readonly name: string }) {
                     ['Tags', <Tags tags={v.tags} />],
                     ['Registered', formatTime(v.created)],
                     ['Last changed', formatTime(v.updated)],
-                    ['Feature services', v.featureServices.length > 0 ? v.featureServices.map((s, i) => <span key={s}>{i > 0 && ', '}<Link to={['services', s]}>{s}</Link></span>) : '–'],
-                    ['On-demand views', v.onDemandFeatureViews.length > 0 ? v.onDemandFeatureViews.map((s, i) => <span key={s}>{i > 0 && ', '}<Link to={['on-demand', s]}>{s}</Link></span>) : '–'],
+                    ['Feature services', <LinkList names={v.featureServices} to={(n) => ['services', n]} />],
+                    ['On-demand views', <LinkList names={v.onDemandFeatureViews} to={(n) => ['on-demand', n]} />],
                   ]}
                 />
               </Card>
@@ -107,28 +95,17 @@ export function FeatureViewPage(props: { readonly name: string }) {
               </Card>
             </div>
             <Card title={`Schema (${v.features.length} features)`} testid="view-schema">
-              <table class="table compact">
-                <thead>
-                  <tr>
-                    <th>Feature</th>
-                    <th>Type</th>
-                    <th>Description</th>
-                    <th>Tags</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {v.features.map((f) => (
-                    <tr key={f.name} data-row={f.name}>
-                      <td class="name">{f.name}</td>
-                      <td>{f.dtype}</td>
-                      <td>{f.description !== '' ? f.description : <span class="muted">–</span>}</td>
-                      <td>
-                        <Tags tags={f.tags} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <Table
+                compact
+                rows={v.features}
+                rowName={(f) => f.name}
+                columns={[
+                  { header: 'Feature', name: true, cell: (f) => f.name },
+                  { header: 'Type', cell: (f) => f.dtype },
+                  { header: 'Description', cell: (f) => <OrDash text={f.description} /> },
+                  { header: 'Tags', cell: (f) => <Tags tags={f.tags} /> },
+                ]}
+              />
             </Card>
             <Card title="Materialization" testid="view-materialization">
               <Materialization m={v.materialization} ttlSeconds={v.ttlSeconds} />
@@ -139,7 +116,7 @@ export function FeatureViewPage(props: { readonly name: string }) {
           </>
         )
       }}
-    </Loaded>
+    </RegistryObjectPage>
   )
 }
 

@@ -1,5 +1,5 @@
 import { useApi } from '../api'
-import { Card, Empty, Link, Loaded, PageHeader } from '../components'
+import { Card, Empty, Link, Loaded, PageHeader, Table } from '../components'
 import type { ConsoleRegistry } from '../types'
 
 interface Hit {
@@ -27,26 +27,17 @@ export function SearchPage(props: { readonly q: string }) {
               <Empty>Nothing matches '{props.q}'.</Empty>
             ) : (
               <Card title={`${hits.length} result${hits.length === 1 ? '' : 's'}`}>
-                <table class="table" data-testid="search-results">
-                  <thead>
-                    <tr>
-                      <th>Kind</th>
-                      <th>Name</th>
-                      <th>Matched</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {hits.map((h) => (
-                      <tr key={`${h.kind}:${h.name}`} data-row={h.name}>
-                        <td>{h.kind}</td>
-                        <td class="name">
-                          <Link to={h.to}>{h.name}</Link>
-                        </td>
-                        <td class="muted">{h.where.join('; ')}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+                <Table
+                  testid="search-results"
+                  rows={hits}
+                  rowName={(h) => h.name}
+                  rowKey={(h) => `${h.kind}:${h.name}`}
+                  columns={[
+                    { header: 'Kind', cell: (h) => h.kind },
+                    { header: 'Name', name: true, cell: (h) => <Link to={h.to}>{h.name}</Link> },
+                    { header: 'Matched', cell: (h) => <span class="muted">{h.where.join('; ')}</span> },
+                  ]}
+                />
               </Card>
             )}
           </>
