@@ -11,12 +11,9 @@
  * Both endpoints sit behind the server's access control and need `read_online` on the feature
  * service.
  */
-import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { fastifyStatic } from '@fastify/static'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { MorselError } from 'morsel'
-import type { ServerAppContext } from 'morsel/server'
+import { serveBuiltPage, type ServerAppContext } from 'morsel/server'
 import { creditScoringV1 } from '../features.js'
 import type { LoanErrorResponse } from './loan-api-types.js'
 import { parseLoanForm } from './loan-form.js'
@@ -24,8 +21,6 @@ import { LoanService } from './loan-service.js'
 
 /** Where `vite build` writes the page (app/web/vite.config.ts). */
 export const LOAN_PAGE_DIR = fileURLToPath(new URL('./web/dist/', import.meta.url))
-
-const CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 export async function registerApp(app: FastifyInstance, ctx: ServerAppContext): Promise<void> {
   const service = new LoanService(ctx.store)
@@ -56,30 +51,9 @@ export async function registerApp(app: FastifyInstance, ctx: ServerAppContext): 
   app.addHook('onReady', async () => service.warmUp())
   app.addHook('onClose', async () => service.idle())
 
-  if (existsSync(`${LOAN_PAGE_DIR}index.html`)) {
-    await app.register(fastifyStatic, {
-      root: LOAN_PAGE_DIR,
-      prefix: '/',
-      index: ['index.html'],
-      cacheControl: false,
-      setHeaders: (res, path) => {
-        res.setHeader('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache')
-        res.setHeader('content-security-policy', CONTENT_SECURITY_POLICY)
-        res.setHeader('x-content-type-options', 'nosniff')
-      },
-    })
-    // The router ignores trailing slashes: /loan and /loan/ both land here; the page's relative
-    // asset URLs need the slash.
-    app.get('/', async (request, reply) => {
-      const path = request.url.split('?')[0] ?? ''
-      if (!path.endsWith('/')) return reply.redirect(`${path}/${request.url.slice(path.length)}`, 301)
-      return reply.sendFile('index.html')
-    })
-  } else {
-    const notBuilt = async (): Promise<never> => {
-      throw new MorselError('MORSEL_NOT_FOUND', `The loan page is not built (no ${LOAN_PAGE_DIR}index.html): run \`npm run build\`, or \`npm start\`, which builds it.`)
-    }
-    app.get('/', notBuilt)
-    app.get('/*', notBuilt)
-  }
+  await serveBuiltPage(app, {
+    dir: LOAN_PAGE_DIR,
+    prefix: '/',
+    notBuilt: `The loan page is not built (no ${LOAN_PAGE_DIR}index.html): run \`npm run build\`, or \`npm start\`, which builds it.`,
+  })
 }

@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { fastifyStatic } from '@fastify/static'
 import type { FastifyInstance } from 'fastify'
 import { MorselError } from '../../errors/index.js'
+import { serveBuiltPage } from '../apps/serve-built-page.js'
 import { DEFAULT_CONSOLE_CONFIG } from '../apps/server-app-config.js'
 import { principalOf, type ServerContext } from '../server-context.js'
 import type { ConsoleOverview } from './console-types.js'
@@ -18,7 +17,6 @@ import { viewFreshness } from './view-freshness.js'
 export const CONSOLE_ASSETS_DIR = fileURLToPath(new URL('../../../dist/console/', import.meta.url))
 
 /** What the console's page may load: only its own files and API (no CDN, nothing inline but styles). */
-const CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 /**
  * The console: a read-only page at `/console/` over the registry, the freshness of online values,
@@ -90,32 +88,10 @@ export function registerConsole(app: FastifyInstance, ctx: ServerContext): void 
       throw new MorselError('MORSEL_NOT_FOUND', `No console endpoint ${request.url}. Endpoints: /console/api/overview, /registry, /freshness, /timeseries, /lookup.`)
     })
 
-    if (existsSync(`${CONSOLE_ASSETS_DIR}index.html`)) {
-      await scope.register(fastifyStatic, {
-        root: CONSOLE_ASSETS_DIR,
-        prefix: '/console/',
-        index: ['index.html'],
-        cacheControl: false,
-        setHeaders: (res, path) => {
-          // Vite puts a content hash in every asset name: cache those for good, never the page.
-          res.setHeader('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache')
-          res.setHeader('content-security-policy', CONTENT_SECURITY_POLICY)
-          res.setHeader('x-content-type-options', 'nosniff')
-        },
-      })
-      // The router ignores trailing slashes, so /console/ lands here too; the page's relative
-      // asset URLs need the slash, hence the redirect from /console.
-      scope.get('/console', async (request, reply) => {
-        const path = request.url.split('?')[0] ?? ''
-        if (!path.endsWith('/')) return reply.redirect(`${path}/${request.url.slice(path.length)}`, 301)
-        return reply.sendFile('index.html')
-      })
-    } else {
-      const notBuilt = async (): Promise<never> => {
-        throw new MorselError('MORSEL_NOT_FOUND', `The console is not built (no ${CONSOLE_ASSETS_DIR}index.html): run \`npm run build\` in the Morsel package.`)
-      }
-      scope.get('/console', notBuilt)
-      scope.get('/console/*', notBuilt)
-    }
+    await serveBuiltPage(scope, {
+      dir: CONSOLE_ASSETS_DIR,
+      prefix: '/console/',
+      notBuilt: `The console is not built (no ${CONSOLE_ASSETS_DIR}index.html): run \`npm run build\` in the Morsel package.`,
+    })
   })
 }
