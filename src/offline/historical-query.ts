@@ -18,7 +18,7 @@ export type EntityInput = ReadonlyArray<Readonly<Record<string, unknown>>> | { r
 export interface HistoricalFeaturesRequest {
   /**
    * The entity rows: join keys, the event time (`event_timestamp`: a Date, an ISO 8601 string,
-   * no zone meaning UTC, or epoch milliseconds) and any other columns (labels, request data), which
+   * no zone meaning UTC, or epoch seconds: src/internal/time.ts) and any other columns (labels, request data), which
    * are kept. As objects, as `{ path }` of a Parquet or CSV file, or as `{ sql }`.
    */
   readonly entities: EntityInput

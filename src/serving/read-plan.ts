@@ -1,7 +1,8 @@
 import type { FeatureRef } from '../definitions/feature-ref.js'
 import { parseFeatureRef } from '../definitions/feature-ref.js'
 import type { FieldSpec, FeatureViewSpec, OnDemandFeatureViewSpec } from '../definitions/specs.js'
-import { createEntityKeyEncoder, type EntityKeyEncoder, type EntityKeyVersion, type JoinKeySpec } from '../encoding/index.js'
+import type { EntityKeyEncoder, EntityKeyVersion, JoinKeySpec } from '../encoding/index.js'
+import { createKeyEncoder } from './entity-input.js'
 import { MorselError, didYouMean } from '../errors/index.js'
 import type { OnlineStore, PreparedRead } from '../online/online-store.js'
 import type { RegistrySnapshot } from '../registry/registry-snapshot.js'
@@ -170,7 +171,7 @@ export function compileReadPlan(
       featureCells += cols.length
       return { name: v.name, ttlMicros: v.ttlSeconds * 1_000_000, columns: cols }
     })
-    groups.push({ joinKeys: g.joinKeys, encoder: createEntityKeyEncoder(g.joinKeys, version), views, featureCells })
+    groups.push({ joinKeys: g.joinKeys, encoder: createKeyEncoder(g.joinKeys, version), views, featureCells })
   }
   const prepared = store.prepareRead(
     groups.map((g) => ({

@@ -1,10 +1,10 @@
 import type { BatchSourceSpec, FeatureViewSpec } from '../definitions/specs.js'
-import { createEntityKeyEncoder, encodeValue, type EntityKeyVersion } from '../encoding/index.js'
+import { encodeValue, type EntityKeyVersion } from '../encoding/index.js'
 import { MorselError, didYouMean } from '../errors/index.js'
-import { toEpochMicros } from '../internal/time.js'
+import { toEpochMicros, toTimestampValue } from '../internal/time.js'
 import type { OnlineWriteRow } from '../online/online-store.js'
-import type { ValueTypeCode } from '../types/value-type.js'
-import type { EntityColumns } from './entity-input.js'
+import { ValueType, type ValueTypeCode } from '../types/value-type.js'
+import { createKeyEncoder, type EntityColumns } from './entity-input.js'
 
 /**
  * Encodes rows given for a feature view (join keys, the source's timestamp field, every feature)
@@ -44,7 +44,7 @@ export function encodeWriteRows(view: FeatureViewSpec, source: BatchSourceSpec, 
     }
   }
 
-  const encoder = createEntityKeyEncoder(
+  const encoder = createKeyEncoder(
     view.entityColumns.map((c) => ({ name: c.name, valueType: c.valueType as ValueTypeCode })),
     version,
   )
@@ -56,8 +56,15 @@ export function encodeWriteRows(view: FeatureViewSpec, source: BatchSourceSpec, 
     rows[r] = {
       entityKey: encoder.encode(keyValues),
       eventTimeMicros: toEpochMicros(times[r], `${what}, row ${r}: '${timestampField}'`),
-      values: featureCols.map(({ f, col }) => encodeValue(col[r], f.valueType as ValueTypeCode, `${view.name}:${f.name} (row ${r})`)),
+      values: featureCols.map(({ f, col }) => encodeValue(timeForm(col[r], f.valueType, `${view.name}:${f.name} (row ${r})`), f.valueType as ValueTypeCode, `${view.name}:${f.name} (row ${r})`)),
     }
   }
   return rows
+}
+
+/** UnixTimestamp values (and list items) in any form a time may be given, as the encoder takes them. */
+function timeForm(value: unknown, valueType: number, what: string): unknown {
+  if (valueType === ValueType.UNIX_TIMESTAMP) return toTimestampValue(value, what)
+  if (valueType === ValueType.UNIX_TIMESTAMP_LIST && Array.isArray(value)) return value.map((v, i) => toTimestampValue(v, `${what}, item ${i}`))
+  return value
 }

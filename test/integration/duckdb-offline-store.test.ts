@@ -93,7 +93,7 @@ describe('DuckdbOfflineStore.appendRows', () => {
     writeFileSync(path, 'driver,ts,created,rate,label\n1,2024-01-01 00:00:00,2024-01-01 00:00:00,0.5,old')
     await store.appendRows(spec(path), {
       names: ['label', 'rate', 'ts', 'driver', 'created'],
-      columns: new Map<string, unknown[]>([['label', ['x, "quoted"']], ['rate', [2.25]], ['ts', ['2024-01-03T00:00:00Z']], ['driver', [9]], ['created', [T0 / 1000]]]),
+      columns: new Map<string, unknown[]>([['label', ['x, "quoted"']], ['rate', [2.25]], ['ts', ['2024-01-03T00:00:00Z']], ['driver', [9]], ['created', [T0 / 1_000_000]]]),
       rowCount: 1,
     })
     const rows = await queryRows(`SELECT driver, epoch_us(ts::TIMESTAMPTZ) AS us, rate, label FROM read_csv('${path}', header = true) ORDER BY driver`)
@@ -107,7 +107,7 @@ describe('DuckdbOfflineStore.appendRows', () => {
     const path = join(dir, 'strict.parquet')
     await writeTable(path, cols, [[1, new Micros(T0), new Micros(T0), 0.5, 'old']])
     const before = readFileSync(path)
-    const rows = (rate: unknown[]) => ({ names: ['driver', 'ts', 'rate', 'label'], columns: new Map<string, unknown[]>([['driver', [2, 3]], ['ts', [T0 / 1000, T0 / 1000]], ['rate', rate], ['label', ['a', 'b']]]), rowCount: 2 })
+    const rows = (rate: unknown[]) => ({ names: ['driver', 'ts', 'rate', 'label'], columns: new Map<string, unknown[]>([['driver', [2, 3]], ['ts', [T0 / 1_000_000, T0 / 1_000_000]], ['rate', rate], ['label', ['a', 'b']]]), rowCount: 2 })
     const bad = await store.appendRows(spec(path), rows([1, 'fast'])).catch((e: unknown) => e)
     expect(isMorselError(bad, 'MORSEL_VALUE_INVALID') && bad.message).toContain("row 1: 'rate' is the string \"fast\", but the column is DOUBLE")
     const missing = await store.appendRows(spec(path), { names: ['driver', 'ts'], columns: new Map<string, unknown[]>([['driver', [1]], ['ts', [0]]]), rowCount: 1 }).catch((e: unknown) => e)
@@ -122,7 +122,7 @@ describe('DuckdbOfflineStore.appendRows', () => {
     await writeTable(path, cols, [])
     await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
-        store.appendRows(spec(path), { names: ['driver', 'ts', 'rate', 'label'], columns: new Map<string, unknown[]>([['driver', [i]], ['ts', [T0 / 1000]], ['rate', [i]], ['label', [`r${i}`]]]), rowCount: 1 }),
+        store.appendRows(spec(path), { names: ['driver', 'ts', 'rate', 'label'], columns: new Map<string, unknown[]>([['driver', [i]], ['ts', [T0 / 1_000_000]], ['rate', [i]], ['label', [`r${i}`]]]), rowCount: 1 }),
       ),
     )
     expect((await queryRows(`SELECT count(*) AS n FROM '${path}'`))[0]!.n).toBe('8')

@@ -242,6 +242,18 @@ describe('FeatureStore online reads on SQLite', () => {
     }
   })
 
+  it('takes a bare-number event time as epoch seconds and refuses one in milliseconds', async () => {
+    at(T_MS + 86_400_000)
+    const row = { zipcode: 4242, city: 'Secondsville', population: 1, tags: [] }
+    const err = await store.writeToOnlineStore('zipcode_features', [{ ...row, event_timestamp: T_MS }]).catch((e: unknown) => e)
+    expect(isMorselError(err, 'MORSEL_VALUE_INVALID')).toBe(true)
+    expect((err as Error).message).toMatch(/'event_timestamp' is 1705276800000, .*epoch seconds.*divide by 1000 or pass a Date/)
+    await store.writeToOnlineStore('zipcode_features', [{ ...row, event_timestamp: T_MS / 1000 + 0.5 }])
+    const r = await store.getOnlineFeatures({ features: ['zipcode_features:city'], entityRows: [{ zipcode: 4242 }] })
+    expect(r.value('city')).toBe('Secondsville')
+    expect(r.eventTime('city')).toEqual(new Date(T_MS + 500))
+  })
+
   it('compiles a feature set once per registry version and picks up a new apply', async () => {
     const snap = await store.registry.snapshot()
     const request = { features: ['zipcode_features:city'], entityRows: [{ zipcode: 76104 }] }

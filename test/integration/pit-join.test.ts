@@ -302,8 +302,8 @@ describe('point-in-time join (DuckDB) against a reference implementation', () =>
           at('2024-01-01 12:00:00'), // no zone: UTC
           at('2024-01-01T07:00:00-05:00'), // = 12:00Z
           at(new Date('2024-01-01T12:00:00Z')),
-          at(Date.parse('2024-01-01T12:00:00Z')), // epoch milliseconds
-          at(Date.parse('2024-01-01T11:59:59Z')),
+          at(Date.parse('2024-01-01T12:00:00Z') / 1000), // epoch seconds
+          at(Date.parse('2024-01-01T11:59:59Z') / 1000),
         ],
         features: ['a:a_str', 'b:b_dbl'],
       })
@@ -312,6 +312,11 @@ describe('point-in-time join (DuckDB) against a reference implementation', () =>
     // The naive TIMESTAMP source column of view b is read as UTC too.
     expect(rows.map((r) => r.b_dbl)).toEqual([0.5, null, 0.5, 0.5, 0.5, 0.5, null])
     expect((rows[0]!.event_timestamp as Date).toISOString()).toBe('2024-01-01T12:00:00.000Z')
+     const ms = await Promise.resolve()
+      .then(() => store.getHistoricalFeatures({ entities: [at(Date.parse('2024-01-01T12:00:00Z'))], features: ['a:a_str'] }).toRows())
+      .catch((e: unknown) => e)
+    expect(isMorselError(ms, 'MORSEL_VALUE_INVALID')).toBe(true)
+    expect((ms as Error).message).toContain('epoch seconds')
   })
 
   it('reads renamed source columns through the field mapping, with two join keys', async () => {
@@ -339,8 +344,8 @@ describe('point-in-time join (DuckDB) against a reference implementation', () =>
     await writeSources(dir, [{ driver: 1, ts: BASE, created: null, aInt: 5, aStr: 's' }], [], [{ driver: 1, customer: 'x', ts: BASE, created: null, amount: 9 }])
     const job = store.getHistoricalFeatures({
       entities: [
-        { driver_id: 1, customer_id: 'x', event_timestamp: BASE / 1000 + 1000, bonus: 10, label: 1 },
-        { driver_id: 2, customer_id: 'x', event_timestamp: BASE / 1000 + 1000, bonus: 10, label: 0 },
+        { driver_id: 1, customer_id: 'x', event_timestamp: BASE / 1_000_000 + 1, bonus: 10, label: 1 },
+        { driver_id: 2, customer_id: 'x', event_timestamp: BASE / 1_000_000 + 1, bonus: 10, label: 0 },
       ],
       featureService: 'svc',
       fullFeatureNames: true,
@@ -409,9 +414,9 @@ describe('point-in-time join (DuckDB) against a reference implementation', () =>
     }
     const noTs = await fail(() => store.getHistoricalFeatures({ entities: [{ driver_id: 1 }], features: ['a:a_int'] }).toRows())
     expect(isMorselError(noTs, 'MORSEL_REQUEST_INVALID') && noTs.message).toContain("no 'event_timestamp' column")
-    const noKey = await fail(() => store.getHistoricalFeatures({ entities: [{ driver: 1, event_timestamp: BASE / 1000 }], features: ['a:a_int'] }).toRows())
+    const noKey = await fail(() => store.getHistoricalFeatures({ entities: [{ driver: 1, event_timestamp: BASE / 1_000_000 }], features: ['a:a_int'] }).toRows())
     expect(isMorselError(noKey, 'MORSEL_ENTITY_KEY_INVALID') && noKey.message).toContain("'driver_id'")
-    const collide = await fail(() => store.getHistoricalFeatures({ entities: [{ driver_id: 1, event_timestamp: BASE / 1000, a_int: 3 }], features: ['a:a_int'] }).toRows())
+    const collide = await fail(() => store.getHistoricalFeatures({ entities: [{ driver_id: 1, event_timestamp: BASE / 1_000_000, a_int: 3 }], features: ['a:a_int'] }).toRows())
     expect(isMorselError(collide, 'MORSEL_FEATURE_NAME_COLLISION')).toBe(true)
     expect(() => store.getHistoricalFeatures({ entities: [{ driver_id: 1, event_timestamp: 0 }], features: ['a:nope'] })).toThrow(/not in view 'a'/)
     const badKey = await fail(() => store.getHistoricalFeatures({ entities: [{ driver_id: 'one', event_timestamp: 0 }], features: ['a:a_int'] }).toRows())
