@@ -199,6 +199,8 @@ export interface OfflineStore {
    * temporary file and a rename, a CSV file appended to), after checking every value against the
    * source's column types. Columns are named as in the source or as the view names them (through
    * `fieldMapping`); a missing created-timestamp column is filled with the time of the append.
+   * Appends to one file are serialised across processes, and a row identical in every given
+   * column to one already in the file is not appended again, so a retried push adds nothing.
    * Returns the number of rows appended.
    */
   appendRows(source: BatchSourceSpec, rows: ColumnarRows, options?: OperationOptions): Promise<number>

@@ -23,7 +23,10 @@ export interface PushSummary {
   readonly to: PushTarget
   /** One entry per online feature view fed by the push source (empty when `to` is offline). */
   readonly views: readonly PushViewSummary[]
-  /** Rows appended to the push source's batch source (0 when `to` is online). */
+  /**
+   * Rows appended to the push source's batch source (0 when `to` is online); rows the file
+   * already holds, identical in every given column, are not appended again and not counted.
+   */
   readonly offlineRows: number
 }
 
@@ -83,7 +86,8 @@ export function parsePushTarget(to: unknown): PushTarget {
  * knows is an error (a misspelt feature would otherwise be dropped silently). Every row of every
  * view is encoded before anything is written, so bad input writes nothing. Online writes keep the
  * newest event time per entity; the offline append runs after them, so retrying a push that failed
- * offline rewrites nothing online (equal event times are skipped).
+ * offline rewrites nothing online (equal event times are skipped), and the offline append skips
+ * rows the file already holds, so a retry after a timeout whose first attempt landed adds nothing.
  */
 export async function pushRows(ctx: PushContext, name: string, input: ColumnarRows, to: PushTarget): Promise<PushSummary> {
   const source = getPushSource(ctx.snapshot, name)

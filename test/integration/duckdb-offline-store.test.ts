@@ -1,6 +1,7 @@
+import { spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { FileSourceSpec } from '../../src/definitions/specs.js'
 import { isMorselError } from '../../src/index.js'
@@ -126,5 +127,63 @@ describe('DuckdbOfflineStore.appendRows', () => {
       ),
     )
     expect((await queryRows(`SELECT count(*) AS n FROM '${path}'`))[0]!.n).toBe('8')
+  })
+
+  it('serialises appends from two processes to one Parquet file, losing and doubling no row', async () => {
+    const path = join(dir, 'two-processes.parquet')
+    await writeTable(path, cols, [])
+    const script = join(dir, 'append-child.ts')
+    writeFileSync(
+      script,
+      `import { createDuckdbOfflineStore } from ${JSON.stringify(resolve('src/offline/duckdb/duckdb-offline-store.ts'))}
+const [path, first, count] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])]
+const store = await createDuckdbOfflineStore({ type: 'duckdb' }, { repoPath: ${JSON.stringify(dir)} })
+const spec = { kind: 'file', name: 'src', path, format: 'parquet', timestampField: 'ts', createdTimestampColumn: 'created', fieldMapping: {}, description: '', tags: {}, owner: '' }
+for (let i = first; i < first + count; i++) {
+  await store.appendRows(spec, { names: ['driver', 'ts', 'rate', 'label'], columns: new Map([['driver', [i]], ['ts', [${T0 / 1_000_000}]], ['rate', [i]], ['label', ['p' + process.pid]]]), rowCount: 1 })
+}
+await store.close()
+`,
+    )
+    const child = (first: number): Promise<{ code: number | null; stderr: string }> =>
+      new Promise((done) => {
+        const p = spawn(process.execPath, [resolve('node_modules/jiti/lib/jiti-cli.mjs'), script, path, String(first), '15'], { stdio: ['ignore', 'ignore', 'pipe'] })
+        let stderr = ''
+        p.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+        p.on('exit', (code) => done({ code, stderr }))
+      })
+    const results = await Promise.all([child(0), child(100)])
+    expect(results).toEqual([{ code: 0, stderr: '' }, { code: 0, stderr: '' }])
+    const rows = await queryRows(`SELECT driver, count(*) AS n FROM '${path}' GROUP BY driver ORDER BY driver`)
+    const expected = [...Array.from({ length: 15 }, (_, i) => i), ...Array.from({ length: 15 }, (_, i) => 100 + i)]
+    expect(rows).toEqual(expected.map((d) => ({ driver: String(d), n: '1' })))
+    expect(readdirSync(dir).filter((f) => f.includes('two-processes') && f !== 'two-processes.parquet')).toEqual([])
+  })
+
+  it('appends nothing when a push is retried after its first attempt landed', async () => {
+    for (const path of [join(dir, 'retry.parquet'), join(dir, 'retry.csv')]) {
+      if (path.endsWith('.csv')) writeFileSync(path, 'driver,ts,created,rate,label\n1,2024-01-01 00:00:00,2024-01-01 00:00:00,0.5,old\n')
+      else await writeTable(path, cols, [[1, new Micros(T0), new Micros(T0), 0.5, 'old']])
+      const push = {
+        names: ['driver', 'ts', 'rate', 'label'],
+        columns: new Map<string, unknown[]>([['driver', [2, 2, 3]], ['ts', [T0 / 1_000_000, T0 / 1_000_000, '2024-01-01T00:00:00.000001Z']], ['rate', [null, null, 1.5]], ['label', ['a', 'a', null]]]),
+        rowCount: 3,
+      }
+      // Rows repeated within one push are all kept; the retry adds none, though the created time Morsel stamps differs.
+      expect(await store.appendRows(spec(path), push)).toBe(3)
+      expect(await store.appendRows(spec(path), push)).toBe(0)
+      // A row differing in one column (here only the event time, by a microsecond) is new.
+      const later = { ...push, columns: new Map(push.columns).set('ts', ['2024-01-01T00:00:00.000001Z', T0 / 1_000_000, '2024-01-01T00:00:00.000001Z']) }
+      expect(await store.appendRows(spec(path), later)).toBe(1)
+      const relation = path.endsWith('.csv') ? `read_csv('${path}', header = true)` : `'${path}'`
+      const rows = await queryRows(`SELECT driver, epoch_us(ts::TIMESTAMPTZ) - ${T0} AS us, rate, label FROM ${relation} ORDER BY driver, us`)
+      expect(rows).toEqual([
+        { driver: '1', us: '0', rate: 0.5, label: 'old' },
+        { driver: '2', us: '0', rate: null, label: 'a' },
+        { driver: '2', us: '0', rate: null, label: 'a' },
+        { driver: '2', us: '1', rate: null, label: 'a' },
+        { driver: '3', us: '1', rate: 1.5, label: null },
+      ])
+    }
   })
 })

@@ -1,6 +1,8 @@
 import { appendFile, open, readFile, rm } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
 import type { BatchSourceSpec } from '../../definitions/specs.js'
 import { MorselError, didYouMean } from '../../errors/index.js'
+import { acquireLockFile, describeOwner } from '../../internal/lock-file.js'
 import { toEpochMicros } from '../../internal/time.js'
 import { fitsType } from '../../types/fits-type.js'
 import type { ColumnarRows } from '../../types/columnar.js'
@@ -16,8 +18,14 @@ import { dataChunks } from './duckdb-values.js'
  * Appends rows to a file source (pushes with `to: offline`). Every value is checked against the
  * source's column types first, so bad input leaves the file untouched. A Parquet file is rewritten
  * whole through a temporary file and a rename; a CSV file gets the new lines appended and synced.
+ *
+ * Appends to one file are serialised across processes by a lock file beside it: two rewrites of a
+ * Parquet file at once would each rename their own copy over it, and the first one's rows would
+ * be lost. A row identical, in every column given, to one the file already holds is not appended
+ * again (the created timestamp Morsel stamps does not count): a push retried after a timeout,
+ * whose first attempt did land, adds nothing. Returns the number of rows appended.
  */
-export async function appendRows(store: DuckdbOfflineStore, source: BatchSourceSpec, rows: ColumnarRows, _options: OperationOptions): Promise<number> {
+export async function appendRows(store: DuckdbOfflineStore, source: BatchSourceSpec, rows: ColumnarRows, options: OperationOptions): Promise<number> {
   const file = source.kind === 'push' ? source.batchSource : source
   const what = `Rows for source '${source.name}'`
   if (rows.rowCount === 0) return 0
@@ -50,29 +58,65 @@ export async function appendRows(store: DuckdbOfflineStore, source: BatchSourceS
   })
   const stagingTypes = columns.map((c) => (c.isTimestamp ? 'TIMESTAMPTZ' : c.sourceType))
   const path = store.resolvePath(file.path)
-  const conn = await store.connect()
+  // The created time Morsel stamps differs between a push and its retry, so it is not compared.
+  const compared = columns.filter((c) => values.has(c.name))
+  const release = await lockForAppend(path, what, options)
   try {
-    await conn.run(`CREATE TEMP TABLE __morsel_append (${columns.map((c, i) => `${ident(c.name)} ${stagingTypes[i]}`).join(', ')})`)
-    const types = (await conn.runAndReadAll('SELECT * FROM __morsel_append LIMIT 0')).columnTypes()
-    const appender = await conn.createAppender('__morsel_append')
+    const conn = await store.connect()
     try {
-      for (const chunk of dataChunks(types, data, rows.rowCount)) appender.appendDataChunk(chunk)
-      appender.flushSync()
+      await conn.run(`CREATE OR REPLACE TEMP TABLE __morsel_append (${columns.map((c, i) => `${ident(c.name)} ${stagingTypes[i]}`).join(', ')})`)
+      const types = (await conn.runAndReadAll('SELECT * FROM __morsel_append LIMIT 0')).columnTypes()
+      const appender = await conn.createAppender('__morsel_append')
+      try {
+        for (const chunk of dataChunks(types, data, rows.rowCount)) appender.appendDataChunk(chunk)
+        appender.flushSync()
+      } finally {
+        appender.closeSync()
+      }
+      const existing = store.sourceRelation(file)
+      const same = compared.map((c) => `o.${ident(c.name)} IS NOT DISTINCT FROM n.${ident(c.name)}`).join(' AND ')
+      await run(
+        () =>
+          conn.run(
+            `CREATE OR REPLACE TEMP TABLE __morsel_new AS SELECT * FROM (SELECT ${columns.map((c) => `CAST(${ident(c.name)} AS ${c.sourceType}) AS ${ident(c.name)}`).join(', ')} FROM __morsel_append) n ` +
+              `WHERE NOT EXISTS (SELECT 1 FROM ${existing} o WHERE ${same})`,
+          ),
+        `Appending to ${path}`,
+      )
+      const added = Number((await conn.runAndReadAll('SELECT count(*) FROM __morsel_new')).getRows()[0]![0])
+      if (added === 0) return 0
+      if (file.format === 'parquet') {
+        await writeAtomically(path, async (tmp) => {
+          await run(() => conn.run(`COPY (SELECT * FROM read_parquet(${literal(path)}) UNION ALL BY NAME SELECT * FROM __morsel_new) TO ${literal(tmp)} (FORMAT parquet)`), `Appending to ${path}`)
+        })
+      } else {
+        await appendCsv(conn, path, 'SELECT * FROM __morsel_new')
+      }
+      return added
     } finally {
-      appender.closeSync()
+      conn.closeSync()
     }
-    const select = `SELECT ${columns.map((c) => `CAST(${ident(c.name)} AS ${c.sourceType}) AS ${ident(c.name)}`).join(', ')} FROM __morsel_append`
-    if (file.format === 'parquet') {
-      await writeAtomically(path, async (tmp) => {
-        await run(() => conn.run(`COPY (SELECT * FROM read_parquet(${literal(path)}) UNION ALL BY NAME ${select}) TO ${literal(tmp)} (FORMAT parquet)`), `Appending to ${path}`)
-      })
-    } else {
-      await appendCsv(conn, path, select)
-    }
-    return rows.rowCount
   } finally {
-    conn.closeSync()
+    await release()
   }
+}
+
+function lockForAppend(path: string, what: string, options: OperationOptions): Promise<() => Promise<void>> {
+  const lock = join(dirname(path), `.${basename(path)}.append.lock`)
+  return acquireLockFile(lock, {
+    what: `appending to ${path}`,
+    // A Parquet rewrite takes as long as the file is big; a waiting push gives up after this.
+    waitMs: 120_000,
+    staleMs: 3600_000,
+    ...(options.signal !== undefined && { signal: options.signal }),
+    ioError: (err) => new MorselError('MORSEL_STORE_ERROR', `${what}: could not create the append lock ${lock}: ${(err as Error).message}`, { cause: err }),
+    busy: (holder) =>
+      new MorselError(
+        'MORSEL_BUSY',
+        `${what}: ${path} is being appended to by another process (${describeOwner(holder)}) for over two minutes. Push again later; if no morsel process is running, delete ${lock}.`,
+        { details: { lock, ...(holder && { pid: holder.pid, host: holder.host, since: holder.at }) } },
+      ),
+  })
 }
 
 async function appendCsv(conn: Awaited<ReturnType<DuckdbOfflineStore['connect']>>, path: string, select: string): Promise<void> {
