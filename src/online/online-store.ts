@@ -109,8 +109,15 @@ export interface OnlineStore {
   /** Deletes every stored value of these views of this project, and nothing else. */
   deleteViews(views: readonly OnlineViewRef[], options?: OperationOptions): Promise<void>
 
-  /** A cheap reachability check for readiness probes and metrics. */
+  /** A reachability check with the backend's figures, for metrics and the console. */
   health(options?: OperationOptions): Promise<OnlineStoreHealth>
+
+  /**
+   * The cheapest round trip that proves the store answers (Redis PING, SQLite `SELECT 1`), for
+   * readiness probes, which anyone may call as often as they like. Throws when it does not answer.
+   * Optional: without it, probes fall back to `health`.
+   */
+  ping?(options?: OperationOptions): Promise<void>
 
   /** Releases connections. Calling it twice is harmless. */
   close(): Promise<void>

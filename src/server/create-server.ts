@@ -8,7 +8,7 @@ import type { FeatureStore } from '../feature-store.js'
 import { createAuthenticator } from './auth/authenticator.js'
 import { PermissionPolicy } from './auth/permission-policy.js'
 import type { FeatureServerConfig } from './feature-server-config.js'
-import { RETRY_AFTER_SECONDS, errorBody, statusOf, toHttpError } from './http-error.js'
+import { RETRY_AFTER_SECONDS, errorBody, publicError, statusOf, toHttpError } from './http-error.js'
 import { MaterializeJobs } from './materialize-jobs.js'
 import { parseJsonBody } from './request-body.js'
 import { registerMaterializeRoutes } from './routes/materialize-routes.js'
@@ -152,10 +152,11 @@ export function createServer(store: FeatureStore, options: CreateServerOptions =
   app.setErrorHandler(async (err, request, reply) => {
     const e = toHttpError(err, request.id, config.limits.maxBodyBytes)
     const status = statusOf(e)
-    if (status >= 500) request.log.error({ err, code: e.code }, e.code === 'MORSEL_INTERNAL' ? 'unexpected error' : e.message)
+    // The log line carries the request id (pino's reqId), the same id the answer names.
+    if (status >= 500) request.log.error({ err, code: e.code, status }, e.code === 'MORSEL_INTERNAL' ? 'unexpected error' : e.message)
     else request.log.info({ code: e.code, status }, e.message)
     if (status === 503) void reply.header('retry-after', String(RETRY_AFTER_SECONDS))
-    return reply.code(status).type('application/json; charset=utf-8').send(errorBody(e))
+    return reply.code(status).type('application/json; charset=utf-8').send(errorBody(publicError(e, request.id)))
   })
 
   app.setNotFoundHandler(async (request, reply) => {

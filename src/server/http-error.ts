@@ -41,6 +41,23 @@ export function errorBody(err: MorselError): string {
   return JSON.stringify({ error: { code: err.code, message: err.message } })
 }
 
+/**
+ * The message a caller is shown for a server-side failure (5xx): the code's summary and where the
+ * server log has the rest. The detail of a store, file or configuration failure (endpoints, file
+ * paths, driver messages) tells a caller nothing it can act on and tells an attacker about the
+ * deployment, so it goes to the log only, under `reference` (the request id, or a job id).
+ */
+export function publicMessage(code: ErrorCode, message: string, reference: string): string {
+  if (ERROR_CODES[code].status < 500) return message
+  return `${ERROR_CODES[code].summary} (${code}) The server log has the details under ${reference}.`
+}
+
+/** The error a caller is shown: itself below 500, its code with a generic message from 500 on. */
+export function publicError(err: MorselError, requestId: string): MorselError {
+  if (statusOf(err) < 500) return err
+  return new MorselError(err.code, publicMessage(err.code, err.message, `request id ${requestId}`))
+}
+
 export function statusOf(err: MorselError): number {
   return ERROR_CODES[err.code].status
 }

@@ -11,6 +11,7 @@ import type {
   PreparedRead,
 } from '../online/online-store.js'
 import type { ServerMetrics } from './server-metrics.js'
+import { pingStore } from './store-health-monitor.js'
 
 /**
  * An online store that times each call into the server's metrics: the latency of the store itself,
@@ -51,6 +52,10 @@ export class InstrumentedOnlineStore implements OnlineStore {
 
   health(options?: OperationOptions): Promise<OnlineStoreHealth> {
     return this.#inner.health(options)
+  }
+
+  ping(options?: OperationOptions): Promise<void> {
+    return pingStore(this.#inner, options)
   }
 
   close(): Promise<void> {

@@ -2,10 +2,12 @@ import type { FastifyInstance } from 'fastify'
 import { pino, type Logger } from 'pino'
 import { loadRepoConfig } from '../config/load-config.js'
 import type { RepoConfig } from '../config/repo-config.js'
-import { MorselError } from '../errors/index.js'
+import { MorselError, isMorselError } from '../errors/index.js'
 import { FeatureStore } from '../feature-store.js'
 import { createOnlineStore } from '../online/backends.js'
+import type { OnlineStore } from '../online/online-store.js'
 import { checkExposure, createServer } from './create-server.js'
+import { DeferredOnlineStore } from './deferred-online-store.js'
 import type { FeatureServerConfig } from './feature-server-config.js'
 import { InstrumentedOnlineStore } from './instrumented-online-store.js'
 import { ServerMetrics } from './server-metrics.js'
@@ -100,11 +102,29 @@ export async function startFeatureServer(options: StartFeatureServerOptions = {}
 
   const metricsOn = serverConfig.metrics.enabled
   const metrics = new ServerMetrics({ processMetrics: metricsOn })
-  const backend = await createOnlineStore(config.onlineStore, {
-    project: config.project,
-    repoPath: config.repoPath,
-    entityKeySerializationVersion: config.entityKeySerializationVersion,
-  })
+  const connect = (): Promise<OnlineStore> =>
+    createOnlineStore(config.onlineStore, {
+      project: config.project,
+      repoPath: config.repoPath,
+      entityKeySerializationVersion: config.entityKeySerializationVersion,
+    })
+  let backend: OnlineStore
+  try {
+    backend = await connect()
+  } catch (err) {
+    // A store that cannot be reached now may be reachable in a moment (Redis starting after the
+    // server, a restart, a partition): listen anyway, answer 503 meanwhile and keep connecting.
+    // Refused credentials and bad configuration are settled facts: fail at once.
+    if (!isMorselError(err, 'MORSEL_STORE_UNAVAILABLE')) throw err
+    logger.warn({ err }, 'the online store cannot be reached; serving anyway (503 on reads, not ready) and connecting in the background')
+    backend = new DeferredOnlineStore({
+      kind: config.onlineStore.type,
+      connect,
+      firstError: err,
+      onAttemptFailed: (e) => logger.debug({ err: e }, 'the online store still cannot be reached'),
+      onConnected: () => logger.info('connected to the online store'),
+    })
+  }
   const online = metricsOn ? new InstrumentedOnlineStore(backend, metrics) : backend
   let store: FeatureStore
   try {

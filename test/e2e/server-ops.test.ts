@@ -2,14 +2,16 @@ import { execFileSync } from 'node:child_process'
 import { connect } from 'node:net'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { Writable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import parsePrometheusTextFormat, { type PromFamily, type PromSample } from 'parse-prometheus-text-format'
-import { pino } from 'pino'
+import { pino, type Logger } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FeatureStore, MorselClient, isMorselError } from '../../src/index.js'
 import { startFeatureServer, type RunningFeatureServer } from '../../src/server/start-feature-server.js'
 import { get, makeTestRepo, post, startTestServer, writeSampleRows, type HttpAnswer } from '../support/server-harness.js'
 import { startRedisProcess, type RedisProcess } from '../support/redis-process.js'
+import { freePort, startRedis, type RedisServer } from '../support/redis-servers.js'
 import { makeRepo, uniqueProject } from '../support/temp-repo.js'
 
 const silent = pino({ level: 'silent' })
@@ -182,6 +184,97 @@ describe('health, readiness, metrics, a Redis outage (private redis-server)', ()
     }
     expect(again.status).toBe(200)
     expect((await get(server.urls.ready)).status).toBe(200)
+  })
+})
+
+/** A pino logger whose JSON lines land in `lines`. */
+function capturingLogger(lines: string[]): Logger {
+  return pino(
+    { level: 'debug' },
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(...chunk.toString().split('\n').filter((l) => l !== ''))
+        done()
+      },
+    }),
+  )
+}
+
+/** An on-demand view whose function fails with a message naming a file on the server. */
+const FAILING_ODFV = `
+import { OnDemandFeatureView, RequestSource, types } from 'morsel'
+const probe = new RequestSource({ name: 'probe_request', schema: { probe: types.Int64 } })
+export const broken = new OnDemandFeatureView({
+  name: 'broken', sources: [probe], schema: { out: types.Int64 },
+  udf: () => { throw new Error('cannot open /srv/internal/model-cache.db') },
+})
+`
+
+describe('a server started before its Redis (private redis-server started later)', () => {
+  let port: number
+  let redis: RedisServer | undefined
+  let server: RunningFeatureServer
+  const logs: string[] = []
+  beforeAll(async () => {
+    port = await freePort()
+    const repo = await makeTestRepo(uniqueProject('late'), {
+      onlineStore: `online_store:\n  type: redis\n  connection_string: "127.0.0.1:${port}"\n  connect_timeout_ms: 500\n  command_timeout_ms: 1000\n`,
+      files: { 'broken.ts': FAILING_ODFV },
+    })
+    const setup = await FeatureStore.open(repo)
+    await setup.apply()
+    await setup.close()
+    server = await startFeatureServer({ repoPath: repo, port: 0, logger: capturingLogger(logs), handleSignals: false })
+  })
+  afterAll(async () => {
+    await server?.close()
+    await redis?.stop()
+  })
+
+  it('listens anyway: reads are 503 with a generic message and the request id, the log has the detail under that id', async () => {
+    const read = await post(server.urls.getOnlineFeatures, READ)
+    expect(read.status, read.text).toBe(503)
+    expect(read.headers.get('retry-after')).toBe('1')
+    expect(read.body.error.code).toBe('MORSEL_STORE_UNAVAILABLE')
+    const id = read.headers.get('x-request-id')!
+    expect(read.body.error.message).toContain(`request id ${id}`)
+    expect(read.text).not.toContain(String(port))
+    expect(read.text).not.toMatch(/127\.0\.0\.1|localhost/)
+    const logged = logs.map((l) => JSON.parse(l) as { reqId?: string; level: number; msg: string; err?: { message?: string } })
+    const detail = logged.find((l) => l.reqId === id && l.level >= 50)
+    expect(detail?.msg).toContain(`127.0.0.1:${port}`)
+
+    const ready = await get(server.urls.ready)
+    expect(ready.status).toBe(503)
+    expect(ready.body.error.code).toBe('MORSEL_STORE_UNAVAILABLE')
+    expect(ready.text).not.toContain(String(port))
+    expect(ready.body.error.message).toContain(ready.headers.get('x-request-id')!)
+    expect((await get(server.urls.health)).status).toBe(200)
+  })
+
+  it('answers a 500 with the code and request id only, the failure itself in the log', async () => {
+    const res = await post(server.urls.getOnlineFeatures, { features: ['broken:out'], entities: { probe: [1] } })
+    expect(res.status, res.text).toBe(500)
+    expect(res.body.error.code).toBe('MORSEL_TRANSFORM_FAILED')
+    const id = res.headers.get('x-request-id')!
+    expect(res.body.error.message).toContain(`request id ${id}`)
+    expect(res.text).not.toContain('/srv/internal')
+    expect(logs.some((l) => l.includes(id) && l.includes('/srv/internal/model-cache.db'))).toBe(true)
+  })
+
+  it('serves once Redis comes up, without a restart', async () => {
+    redis = await startRedis({ name: 'late', port })
+    let ready = await get(server.urls.ready)
+    for (let i = 0; i < 300 && ready.status !== 200; i++) {
+      await sleep(100)
+      ready = await get(server.urls.ready)
+    }
+    expect(ready.status, ready.text).toBe(200)
+    await writeSampleRows(server.store)
+    const read = await post(server.urls.getOnlineFeatures, READ)
+    expect(read.status, read.text).toBe(200)
+    expect(read.body.results[1].values).toEqual(['FORT WORTH', null])
+    expect(logs.some((l) => l.includes('connected to the online store'))).toBe(true)
   })
 })
 

@@ -348,6 +348,17 @@ export class RedisOnlineStore implements OnlineStore {
     )
   }
 
+  async ping(options?: OperationOptions): Promise<void> {
+    if (this.#closed) throw new MorselError('MORSEL_STORE_CLOSED', 'The Redis online store was used after it was closed.')
+    if (!this.#transport.ready) throw this.#notReady('pinging')
+    try {
+      const masters = await this.#withDeadline(() => this.#transport.masters(), options, 'pinging')
+      await this.#withDeadline(() => Promise.all(masters.map((m) => m.command(['PING']))), options, 'pinging')
+    } catch (err) {
+      throw redisError(err, this.#transport.description, 'pinging')
+    }
+  }
+
   async health(options?: OperationOptions): Promise<OnlineStoreHealth> {
     if (this.#closed) return { ok: false, detail: 'closed' }
     if (!this.#transport.ready) return { ok: false, detail: this.#notReady('checking health').message }

@@ -131,6 +131,16 @@ export class SqliteOnlineStore implements OnlineStore {
     const project = this.#project
     let written = 0
     let skipped = 0
+    const width = batch.features.length
+    batch.rows.forEach((row, i) => {
+      if (row.values.length !== width) {
+        throw new MorselError(
+          'MORSEL_REQUEST_INVALID',
+          `Row ${i} of the write to '${batch.view}' has ${row.values.length} values for ${width} features (${batch.features.join(', ')}); give one value per feature, in that order (an empty buffer for null). Nothing of the batch was written.`,
+          { details: { view: batch.view, row: i, values: row.values.length, features: width } },
+        )
+      }
+    })
     const write = this.#db.transaction(() => {
       for (const row of batch.rows) {
         const stored = this.#selectTime.get(project, batch.view, row.entityKey)
@@ -140,7 +150,7 @@ export class SqliteOnlineStore implements OnlineStore {
         }
         this.#upsertTime.run(project, batch.view, row.entityKey, row.eventTimeMicros, encodeTimestamp(row.eventTimeMicros))
         batch.features.forEach((feature, i) => {
-          this.#upsertValue.run(project, batch.view, row.entityKey, feature, row.values[i] ?? Buffer.alloc(0))
+          this.#upsertValue.run(project, batch.view, row.entityKey, feature, row.values[i]!)
         })
         written++
       }
@@ -165,7 +175,20 @@ export class SqliteOnlineStore implements OnlineStore {
         this.#db.prepare('DELETE FROM morsel_online_event_times WHERE project = ? AND view = ?').run(this.#project, v.name)
       }
     })
-    del.immediate()
+    try {
+      del.immediate()
+    } catch (err) {
+      throw new MorselError(
+        'MORSEL_STORE_ERROR',
+        `Deleting the online data of ${views.map((v) => `'${v.name}'`).join(', ')} from SQLite ${this.path} failed and nothing was deleted: ${(err as Error).message}. Retrying is safe.`,
+        { cause: err, details: { views: views.map((v) => v.name) } },
+      )
+    }
+  }
+
+  async ping(): Promise<void> {
+    this.#checkOpen()
+    this.#db.prepare('SELECT 1').get()
   }
 
   async health(): Promise<OnlineStoreHealth> {

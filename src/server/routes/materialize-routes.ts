@@ -3,6 +3,7 @@ import { MorselError } from '../../errors/index.js'
 import type { FeatureStore } from '../../feature-store.js'
 import { parseDateTimeMicros } from '../../internal/time.js'
 import type { MaterializeResult } from '../../materialization/materialize.js'
+import { publicMessage } from '../http-error.js'
 import type { MaterializeJob } from '../materialize-jobs.js'
 import { bodyObject, checkKnownKeys, optionalBoolean, optionalStringList, preview } from '../request-body.js'
 import { principalOf, type ServerContext } from '../server-context.js'
@@ -78,11 +79,14 @@ async function answer(reply: { code(n: number): unknown }, asyncRun: boolean, jo
     return { status: 'accepted', job_id: job.id, feature_views: job.featureViews, poll: `/materialize/jobs/${job.id}` }
   }
   const finished = await done
+  // The error handler logs the detail under the request id and answers with the code alone.
   if (finished.status === 'failed' && finished.error !== undefined) throw new MorselError(finished.error.code, finished.error.message, { details: { jobId: job.id } })
   return jobJson(finished)
 }
 
 function jobJson(job: MaterializeJob): Record<string, unknown> {
+  // A failed run's detail (file paths, store endpoints) was logged with the job id; pollers get the code.
+  const error = job.error === undefined ? null : { code: job.error.code, message: publicMessage(job.error.code, job.error.message, `job id ${job.id}`) }
   return {
     job_id: job.id,
     kind: job.kind,
@@ -91,7 +95,7 @@ function jobJson(job: MaterializeJob): Record<string, unknown> {
     started_at: job.startedAt,
     finished_at: job.finishedAt ?? null,
     result: job.result ?? null,
-    error: job.error ?? null,
+    error,
   }
 }
 

@@ -5,8 +5,10 @@ import type { ServerContext } from '../server-context.js'
 
 /**
  * `GET /health` (liveness: the process answers), `GET /ready` (readiness: the online store answers
- * a check now, and the registry is loaded) and `GET /metrics` (Prometheus text format). None of
- * them needs credentials, so that probes and scrapers work unchanged. `/metrics` exists only while
+ * a ping now, and the registry is loaded) and `GET /metrics` (Prometheus text format). None of
+ * them needs credentials, so that probes and scrapers work unchanged; so none runs more than a
+ * ping, and none says more than up or down. The store's detail (its last error, latency, figures)
+ * is in the console's overview, which needs credentials. `/metrics` exists only while
  * `feature_server.metrics.enabled` is true.
  */
 export function registerOpsRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -14,20 +16,23 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: ServerContext): voi
 
   app.get('/health', async () => ({ status: 'ok' }))
 
-  app.get('/ready', async (_request, reply) => {
+  app.get('/ready', async (request, reply) => {
     const snapshot = store.registry.current()
-    const check = await health.check()
-    if (!check.ok || snapshot === undefined) {
-      const reason = !check.ok ? `the online store is unavailable (${check.detail ?? 'health check failed'})` : 'the registry is not loaded yet'
+    let reason: string | undefined
+    if (snapshot === undefined) reason = 'the registry is not loaded yet'
+    else {
+      try {
+        await health.ping()
+      } catch (err) {
+        request.log.warn({ err }, 'not ready: the online store does not answer')
+        reason = `the online store does not answer (the server log has the details under request id ${request.id})`
+      }
+    }
+    if (reason !== undefined || snapshot === undefined) {
       const err = new MorselError('MORSEL_STORE_UNAVAILABLE', `Not ready: ${reason}.`)
       return reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).type('application/json; charset=utf-8').send(errorBody(err))
     }
-    return {
-      status: 'ready',
-      project: store.project,
-      registry_version: snapshot.version,
-      online_store: { type: store.config.onlineStore.type, ok: true, latency_ms: check.latencyMs ?? null },
-    }
+    return { status: 'ready', project: store.project, registry_version: snapshot.version, online_store: { type: store.config.onlineStore.type, ok: true } }
   })
 
   if (!ctx.config.metrics.enabled) return
