@@ -86,6 +86,8 @@ function jwtAuthenticator(config: JwtConfig, project: string): Authenticator {
     issuer: config.issuer,
     audience: config.audience,
     clockTolerance: config.clockToleranceSeconds,
+    // A token without an expiry would stay valid (and cached) for ever once leaked.
+    requiredClaims: ['exp'],
   }
   // Verified tokens, so that a client reusing its token pays for the signature check once.
   const cache = new Map<string, { readonly principal: Principal; readonly expiresAtMs: number }>()
@@ -107,7 +109,9 @@ function jwtAuthenticator(config: JwtConfig, project: string): Authenticator {
         throw tokenError(err)
       }
       const principal = principalOf(payload, config, project)
-      const expiresAtMs = typeof payload.exp === 'number' ? (payload.exp + config.clockToleranceSeconds) * 1000 : Number.POSITIVE_INFINITY
+      // `exp` is required above; cached no longer than the token is valid, so an expired token is
+      // checked again (and refused) rather than served from the cache.
+      const expiresAtMs = (payload.exp as number) * 1000
       if (cache.size >= JWT_CACHE_SIZE) cache.delete(cache.keys().next().value as string)
       cache.set(token, { principal, expiresAtMs })
       return principal
@@ -147,6 +151,10 @@ function tokenError(err: unknown): MorselError {
       message = "The token's signature does not verify with this server's key."
       break
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      if (e.claim === 'exp' && e.reason === 'missing') {
+        message = 'The token has no `exp` (expiry) claim; this server accepts only tokens that expire. Issue it with an expiry time.'
+        break
+      }
       message = `The token's \`${e.claim ?? '?'}\` claim is not accepted (${e.reason ?? 'check failed'}).`
       break
     case 'ERR_JOSE_ALG_NOT_ALLOWED':

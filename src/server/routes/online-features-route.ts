@@ -38,10 +38,16 @@ export function registerOnlineFeaturesRoute(app: FastifyInstance, ctx: ServerCon
     if (decision !== null) throw decision
   }
 
+  // Set once the store is open, so a request pays no await for it (planFor needs it open).
+  let opened = false
+
   app.post('/get-online-features', { onRequest: ctx.authHooks }, async (request, reply) => {
     const req = parseOnlineRequest(bodyObject(request.body), maxRows)
     const snapshot = store.registry.current() ?? (await store.registry.snapshot())
-    await store.onlineStore()
+    if (!opened) {
+      await store.onlineStore()
+      opened = true
+    }
     const plan = store.planFor(snapshot, req)
     if (policy.enabled) authorize(principalOf(request), plan, 'featureService' in req ? req.featureService : undefined)
     if (plan.requestFields.length > 0) coerceRequestData(plan.requestFields, req.entities)
@@ -60,9 +66,14 @@ export function registerOnlineFeaturesRoute(app: FastifyInstance, ctx: ServerCon
   })
 }
 
-/** What a read touches: the feature service asked for, or each view of the features asked for. */
+/**
+ * What a read touches: the feature service asked for, or each view the features come from. An
+ * on-demand view reads its source views, and what it returns is computed from their values, so
+ * those views are checked too (the plan holds them as hidden columns): a grant on the on-demand
+ * view alone must not open the stored views behind it.
+ */
 function readResources(plan: ReadPlan, featureService: string | undefined): ResourceRef[] {
   if (featureService !== undefined) return [{ kind: 'feature_service', name: featureService }]
-  const views = new Set(plan.visibleColumns.map((c) => plan.columns[c]!.view))
+  const views = new Set(plan.columns.map((c) => c.view))
   return [...views].map((name) => ({ kind: 'feature_view', name }))
 }
