@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { DuckDBConnection } from '@duckdb/node-api'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import type { FileSourceSpec } from '../../src/definitions/specs.js'
 import { isMorselError } from '../../src/index.js'
 import { createDuckdbOfflineStore } from '../../src/offline/duckdb/duckdb-offline-store.js'
@@ -184,6 +185,23 @@ await store.close()
         { driver: '2', us: '1', rate: null, label: 'a' },
         { driver: '3', us: '1', rate: 1.5, label: null },
       ])
+    }
+  })
+})
+
+describe('DuckdbOfflineStore.connect', () => {
+  it('closes the connection and raises a MorselError when setting up the session fails', async () => {
+    // A NUL in the repository path ends the SQL string early: the session setup cannot run.
+    const broken = await createDuckdbOfflineStore({ type: 'duckdb' }, { repoPath: join(dir, 'a\u0000b') })
+    const closes = vi.spyOn(DuckDBConnection.prototype, 'closeSync')
+    try {
+      const err = await broken.connect().catch((e: unknown) => e)
+      expect(isMorselError(err, 'MORSEL_STORE_ERROR')).toBe(true)
+      expect((err as Error).message).toContain('DuckDB could not set up a session for the repository')
+      expect(closes).toHaveBeenCalledTimes(1)
+    } finally {
+      closes.mockRestore()
+      await broken.close()
     }
   })
 })

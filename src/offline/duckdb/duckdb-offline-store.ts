@@ -53,10 +53,19 @@ export class DuckdbOfflineStore implements OfflineStore {
       throw new MorselError('MORSEL_STORE_UNAVAILABLE', `DuckDB could not start: ${(err as Error).message}. Check \`offline_store\` in feature_store.yaml.`, { cause: err })
     }
     const conn = await instance.connect()
-    // Times are compared as UTC instants and exchanged as UTC text; the session zone must not shift them.
-    await conn.run("SET TimeZone = 'UTC'")
-    // Relative paths in entity SQL resolve against the repository, like source paths.
-    await conn.run(`SET file_search_path = ${literal(this.#ctx.repoPath)}`)
+    try {
+      // Times are compared as UTC instants and exchanged as UTC text; the session zone must not shift them.
+      await conn.run("SET TimeZone = 'UTC'")
+      // Relative paths in entity SQL resolve against the repository, like source paths.
+      await conn.run(`SET file_search_path = ${literal(this.#ctx.repoPath)}`)
+    } catch (err) {
+      conn.closeSync()
+      throw new MorselError(
+        'MORSEL_STORE_ERROR',
+        `DuckDB could not set up a session for the repository ${JSON.stringify(this.#ctx.repoPath)}: ${(err as Error).message}`,
+        { cause: err },
+      )
+    }
     return conn
   }
 
