@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { runCluster } from './parts/cluster.js'
 import { runColdStart } from './parts/coldstart.js'
 import { runHttp } from './parts/http.js'
-import { runMaterialize, runPit } from './parts/offline.js'
+import { profileMaterialize, runMaterialize, runPit } from './parts/offline.js'
 import { runOverhead } from './parts/overhead.js'
 import { runProfile } from './parts/profile.js'
 import { runRead } from './parts/read.js'
@@ -95,7 +95,9 @@ async function suite(parts: readonly Part[]): Promise<void> {
 }
 
 try {
-  if (words[0] === 'profile') {
+  if (words[0] === 'profile' && words[1] === 'materialize') {
+    console.log(await profileMaterialize(ctx, Number(words[2] ?? 100_000), RESULTS, ROOT))
+  } else if (words[0] === 'profile') {
     for (const s of words.slice(1)) console.log(await runProfile(ctx, s, RESULTS, ROOT))
   } else if (words[0] === 'overhead') {
     await runOverhead(ctx, words.length > 1 ? words.slice(1) : undefined)

@@ -8,13 +8,14 @@ import { FeatureStore } from '../../src/index.js'
 import { WRITE_ROWS_LUA } from '../../src/online/redis/write-script.js'
 import { startPlainRedis } from '../../test/support/redis-servers.js'
 import type { BenchContext } from '../support/context.js'
+import { formatFrames, readProfile, topFrames } from '../support/cpu-profile.js'
 import { duckdb } from '../support/dataset.js'
 import type { ChildResult } from '../support/offline-child.js'
 
 const CHILD = fileURLToPath(new URL('../support/offline-child.js', import.meta.url))
 
-async function child(job: string, args: Record<string, unknown>): Promise<ChildResult> {
-  const p = spawn(process.execPath, [CHILD, job, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] })
+async function child(job: string, args: Record<string, unknown>, nodeOptions: readonly string[] = []): Promise<ChildResult> {
+  const p = spawn(process.execPath, [...nodeOptions, CHILD, job, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''
   p.stdout.on('data', (c: Buffer) => (out += c.toString()))
   const code = await new Promise<number | null>((r) => p.once('exit', r))
@@ -39,6 +40,45 @@ async function apply(dir: string): Promise<void> {
   }
 }
 
+/** A repository with one view of `n` entities × the features, in Parquet, applied. */
+export async function materializeRepo(n: number, features: readonly string[], redisAddress: string): Promise<string> {
+  const dir = makeRepo(
+    `import { Entity, FeatureView, FileSource, types } from 'morsel'
+export const driver = new Entity({ name: 'driver', joinKeys: ['driver_id'], valueType: types.Int64 })
+export const stats = new FeatureView({ name: 'stats', entities: [driver], ttl: 0,
+  source: new FileSource({ name: 'stats_src', path: 'data/stats.parquet', timestampField: 'event_timestamp' }),
+  schema: { ${features.map((f, i) => `${f}: ${i % 3 === 0 ? 'types.Int64' : i % 3 === 1 ? 'types.Float64' : 'types.String'}`).join(', ')} } })
+`,
+    `online_store:\n  type: redis\n  connection_string: "${redisAddress}"\n`,
+  )
+  const cols = features.map((f, i) => (i % 3 === 0 ? `(i * ${i + 1})::BIGINT AS ${f}` : i % 3 === 1 ? `i / ${i + 1}.0 AS ${f}` : `'v' || (i % ${100 + i}) AS ${f}`))
+  await duckdb(`COPY (SELECT i::BIGINT AS driver_id, TIMESTAMPTZ '2024-01-01' + to_seconds(i % 86400) AS event_timestamp, ${cols.join(', ')} FROM range(${n}) t(i)) TO '${join(dir, 'data/stats.parquet')}' (FORMAT parquet)`)
+  await apply(dir)
+  return dir
+}
+
+const WINDOW = { start: '2024-01-01T00:00:00Z', end: '2024-01-02T00:00:00Z' }
+const FEATURES = Array.from({ length: 15 }, (_, i) => `f${i}`)
+
+/**
+ * `npm run bench -- profile materialize [rows]`: Morsel's materialization of `rows` (default 100k)
+ * in a child process under `--cpu-prof`; prints the functions with the most self time.
+ */
+export async function profileMaterialize(ctx: BenchContext, n: number, resultsDir: string, root: string): Promise<string> {
+  const redis = await startPlainRedis()
+  const dir = await materializeRepo(n, FEATURES, redis.address)
+  try {
+    const name = `profile-materialize-${n}.cpuprofile`
+    const r = await child('materialize', { repo: dir, window: WINDOW }, ['--cpu-prof', '--cpu-prof-dir', resultsDir, '--cpu-prof-name', name, '--cpu-prof-interval', '200'])
+    ctx.log(`profiled materialization of ${n} rows: ${(n / r.seconds).toFixed(0)} rows/s under the profiler, peak RSS ${r.peakRssMb} MB`)
+    const file = join(resultsDir, name)
+    return `### Profile: materialization of ${n} rows × ${FEATURES.length} features\n\nSaved to ${file}\n\n${formatFrames(topFrames(readProfile(file), root))}\n`
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+    await redis.remove()
+  }
+}
+
 export interface MaterializeSize {
   readonly rows: number
   readonly morsel: ChildResult & { rowsPerSecond: number }
@@ -58,27 +98,16 @@ export interface MaterializeResult {
  */
 export async function runMaterialize(ctx: BenchContext): Promise<MaterializeResult> {
   const sizes = ctx.effort.quick ? [20_000, 100_000] : [100_000, 1_000_000]
-  const features = Array.from({ length: 15 }, (_, i) => `f${i}`)
+  const features = FEATURES
   const redis = await startPlainRedis()
   const client = createClient({ url: `redis://${redis.address}` })
   await client.connect()
   const out: MaterializeSize[] = []
   try {
     for (const n of sizes) {
-      const dir = makeRepo(
-        `import { Entity, FeatureView, FileSource, types } from 'morsel'
-export const driver = new Entity({ name: 'driver', joinKeys: ['driver_id'], valueType: types.Int64 })
-export const stats = new FeatureView({ name: 'stats', entities: [driver], ttl: 0,
-  source: new FileSource({ name: 'stats_src', path: 'data/stats.parquet', timestampField: 'event_timestamp' }),
-  schema: { ${features.map((f, i) => `${f}: ${i % 3 === 0 ? 'types.Int64' : i % 3 === 1 ? 'types.Float64' : 'types.String'}`).join(', ')} } })
-`,
-        `online_store:\n  type: redis\n  connection_string: "${redis.address}"\n`,
-      )
+      const dir = await materializeRepo(n, features, redis.address)
       try {
-        const cols = features.map((f, i) => (i % 3 === 0 ? `(i * ${i + 1})::BIGINT AS ${f}` : i % 3 === 1 ? `i / ${i + 1}.0 AS ${f}` : `'v' || (i % ${100 + i}) AS ${f}`))
-        await duckdb(`COPY (SELECT i::BIGINT AS driver_id, TIMESTAMPTZ '2024-01-01' + to_seconds(i % 86400) AS event_timestamp, ${cols.join(', ')} FROM range(${n}) t(i)) TO '${join(dir, 'data/stats.parquet')}' (FORMAT parquet)`)
-        await apply(dir)
-        const window = { start: '2024-01-01T00:00:00Z', end: '2024-01-02T00:00:00Z' }
+        const window = WINDOW
         const file = join(dir, 'load.resp')
         const project = `bench_off_${process.pid}`
         await child('resp', { repo: dir, window, project, file })

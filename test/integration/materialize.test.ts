@@ -218,6 +218,47 @@ for (const backend of ONLINE_STORES) {
       ])
     })
 
+    it('closes the offline read when a progress callback throws before the first batch', async () => {
+      const { dir, store } = await open()
+      await writeStats(dir, [[1, T0, null, 1, 'x']])
+      const real = await store.offlineStore()
+      let opened = 0
+      let closed = 0
+      // The real DuckDB store, with its pulls counted: each holds a connection until closed.
+      const counting = new Proxy(real, {
+        get(target, name) {
+          if (name === 'pullLatest') {
+            return async (...args: Parameters<typeof real.pullLatest>) => {
+              const latest = await target.pullLatest(...args)
+              opened++
+              return {
+                ...latest,
+                batches: () => latest.batches(),
+                close: async () => {
+                  closed++
+                  await latest.close()
+                },
+              }
+            }
+          }
+          const v = Reflect.get(target, name, target) as unknown
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
+        },
+      })
+      const other = await FeatureStore.open({ config: loadRepoConfig({ repoPath: dir }), offlineStore: counting })
+      stores.push(other)
+      const failing = other.materialize({
+        start: new Date(T0 / 1000),
+        end: new Date(T0 / 1000),
+        views: ['stats'],
+        onProgress: (e) => {
+          if (e.phase === 'start') throw new Error('progress display failed')
+        },
+      })
+      await expect(failing).rejects.toThrow('progress display failed')
+      expect([opened, closed]).toEqual([1, 1])
+    })
+
     it('records no interval when a write fails, and a re-run ends as an uninterrupted run would', async () => {
       const rows = Array.from({ length: 12 }, (_, i): StatsRow => [i, T0 + i, null, i, `n${i}`])
       const window = { start: new Date(T0 / 1000), end: new Date(T0 / 1000 + 1000), views: ['stats'] }
