@@ -1,3 +1,4 @@
+import { MorselError, didYouMean } from '../errors/index.js'
 import type { FeatureValue } from '../types/value-type.js'
 import { FIELD_STATUS_NAMES, FieldStatus, type FieldStatusName } from './field-status.js'
 
@@ -59,21 +60,37 @@ export class OnlineResponse<Row = Record<string, FeatureValue>> {
   /** Index of a column, or an error listing the columns there are. */
   column(name: string): number {
     const c = this.featureNames.indexOf(name)
-    if (c < 0) throw new RangeError(`No column '${name}' in this response; it has ${this.featureNames.join(', ')}.`)
+    if (c < 0) {
+      throw new MorselError(
+        'MORSEL_USAGE',
+        `No column '${String(name)}' in this response; it has ${this.featureNames.join(', ')}.${didYouMean(String(name), this.featureNames)} With full feature names, columns are named 'view__feature'.`,
+        { details: { column: name } },
+      )
+    }
     return c
   }
 
   value(name: string, row = 0): unknown {
-    return this.values[this.column(name)]?.[row]
+    return this.values[this.column(name)]?.[this.#row(row)]
   }
 
   status(name: string, row = 0): FieldStatusName {
-    return FIELD_STATUS_NAMES[this.statuses[this.column(name)]?.[row] ?? FieldStatus.INVALID] ?? 'INVALID'
+    return FIELD_STATUS_NAMES[this.statuses[this.column(name)]?.[this.#row(row)] ?? FieldStatus.INVALID] ?? 'INVALID'
   }
 
   /** The event time of a value, or null when it has none (missing, request columns, on-demand). */
   eventTime(name: string, row = 0): Date | null {
-    const us = this.eventTimes[this.column(name)]?.[row] ?? 0
+    const us = this.eventTimes[this.column(name)]?.[this.#row(row)] ?? 0
     return us === 0 ? null : new Date(us / 1000)
+  }
+
+  /** A row past the end would otherwise read as a missing value, hiding the caller's mistake. */
+  #row(row: number): number {
+    if (Number.isInteger(row) && row >= 0 && row < this.rowCount) return row
+    throw new MorselError(
+      'MORSEL_USAGE',
+      `Row ${String(row)} is not in this response: it has ${this.rowCount} row${this.rowCount === 1 ? '' : 's'} (0 to ${this.rowCount - 1}), one per entity row of the request, in order.`,
+      { details: { row, rowCount: this.rowCount } },
+    )
   }
 }

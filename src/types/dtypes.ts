@@ -1,3 +1,4 @@
+import { MorselError } from '../errors/index.js'
 import { LIST_OF, ValueType, type ValueTypeCode } from './value-type.js'
 
 /**
@@ -33,9 +34,18 @@ const UnixTimestamp = scalar<Date>('UnixTimestamp', ValueType.UNIX_TIMESTAMP)
 const arrays = new Map<ValueTypeCode, ArrayDType<unknown>>()
 
 function Array_<T>(element: DType<T>): ArrayDType<T> {
+  if (!isDType(element)) {
+    throw new MorselError(
+      'MORSEL_DEFINITION_INVALID',
+      `types.Array(...) takes a scalar type such as types.String or types.Int64; got ${describeArg(element)}.`,
+    )
+  }
   const listType = LIST_OF[element.valueType]
   if (listType === undefined) {
-    throw new TypeError(`Array(${element.name}) is not a Feast type: lists hold scalars only.`)
+    throw new MorselError(
+      'MORSEL_DEFINITION_INVALID',
+      `types.Array(${element.name}) is not a Feast type: lists hold scalars only (Feast has no nested lists). Use a scalar element type such as types.Array(types.Int64).`,
+    )
   }
   let dtype = arrays.get(listType)
   if (dtype === undefined) {
@@ -92,3 +102,10 @@ export function isDType(x: unknown): x is DType {
 }
 
 export const ALL_DTYPE_NAMES: readonly string[] = [...BY_NAME.keys(), 'Array(<scalar>)']
+
+function describeArg(x: unknown): string {
+  if (x === undefined || x === null) return String(x)
+  if (typeof x === 'string') return `the string ${JSON.stringify(x)} (use types.${x.replace(/^Array\((.*)\)$/, '$1')}, not its name)`
+  if (typeof x === 'object' && typeof (x as { name?: unknown }).name === 'string') return `an object named ${JSON.stringify((x as { name: string }).name)} that is not one of Morsel's types`
+  return typeof x
+}

@@ -98,4 +98,23 @@ describe('definitions', () => {
     expect(dtypeFromName('Array(Array(Int64))')).toBeUndefined()
     expect(() => types.Array(types.Array(types.Int64) as never)).toThrow(/lists hold scalars/)
   })
+
+  it('refuses a bad element type of types.Array with a catalogue error saying what to pass', () => {
+    const thrown = (f: () => unknown): unknown => {
+      try {
+        f()
+      } catch (err) {
+        return err
+      }
+      return undefined
+    }
+    const nested = thrown(() => types.Array(types.Array(types.Int64)))
+    expect(isMorselError(nested, 'MORSEL_DEFINITION_INVALID') && nested.message).toBe(
+      'types.Array(Array(Int64)) is not a Feast type: lists hold scalars only (Feast has no nested lists). Use a scalar element type such as types.Array(types.Int64).',
+    )
+    const name = thrown(() => types.Array('Int64' as never))
+    expect(isMorselError(name, 'MORSEL_DEFINITION_INVALID') && name.message).toContain('got the string "Int64" (use types.Int64, not its name)')
+    const missing = thrown(() => types.Array(undefined as never))
+    expect(isMorselError(missing, 'MORSEL_DEFINITION_INVALID') && missing.message).toContain('takes a scalar type such as types.String or types.Int64; got undefined')
+  })
 })
