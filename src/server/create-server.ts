@@ -145,7 +145,7 @@ export function createServer(store: FeatureStore, options: CreateServerOptions =
     const route = request.routeOptions.url ?? 'unmatched'
     metrics.recordHttp(route, request.method, reply.statusCode, reply.elapsedTime / 1000)
     if (accessLog) {
-      request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100, principal: principalOf(request).name }, 'request')
+      request.log.info({ method: request.method, url: loggedUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100, principal: principalOf(request).name }, 'request')
     }
   })
 
@@ -240,6 +240,33 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex, clien
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
   }
   socket.destroy()
+}
+
+const SECRET_PARAM = /^(.*(key|token|secret|passw|pwd|auth|credential|signature|sig).*)$/i
+
+/**
+ * The URL as the access log writes it: the values of query parameters whose names suggest a
+ * credential are replaced. Morsel never reads credentials from the query string, but a client that
+ * puts one there (`?api_key=…`) must not have it copied into every log line.
+ */
+export function loggedUrl(url: string): string {
+  const q = url.indexOf('?')
+  if (q === -1) return url
+  const params = url
+    .slice(q + 1)
+    .split('&')
+    .map((p) => {
+      const eq = p.indexOf('=')
+      const name = eq === -1 ? p : p.slice(0, eq)
+      let decoded = name
+      try {
+        decoded = decodeURIComponent(name)
+      } catch {
+        // A malformed escape: judged as sent.
+      }
+      return eq !== -1 && SECRET_PARAM.test(decoded) ? `${name}=[redacted]` : p
+    })
+  return `${url.slice(0, q)}?${params.join('&')}`
 }
 
 /** Host names that only this machine can reach. */

@@ -175,6 +175,11 @@ describe('secrets never reach logs or answers (morsel serve in its own process, 
         expect(keep(what, await post(`${base}/get-online-features`, read, headers)).status).toBe(401)
       }
 
+      // Credentials where they do not belong: the query string (refused, and not copied into the access log).
+      for (const query of [`api_key=${encodeURIComponent(JWT_SECRET)}`, `password=${encodeURIComponent(REDIS_PASSWORD)}&x=1`, `x=1&Access%5FToken=${JWT_SECRET}`]) {
+        expect(keep(`query ${query}`, await post(`${base}/get-online-features?${query}`, read)).status).toBe(401)
+      }
+
       // Bad bodies.
       for (const body of ['{not json', '[]', JSON.stringify({ features: 'x', entities: {} }), JSON.stringify({ nope: 1 }), JSON.stringify({ features: ['nope:x'], entities: { zipcode: [1] } })]) {
         expect(keep(`body ${body}`, await post(`${base}/get-online-features`, body, auth)).status).toBeGreaterThanOrEqual(400)
