@@ -3,7 +3,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { parseDocument } from 'yaml'
 import type { z } from 'zod'
 import { MorselError, didYouMean } from '../errors/index.js'
-import { substituteEnvDeep } from './env.js'
+import { substituteEnvDeep, type TypedSubstitutions } from './env.js'
 import { repoConfigSchema, type RepoConfig } from './repo-config.js'
 import { resolveFeatureServerConfig } from '../server/feature-server-config.js'
 
@@ -47,8 +47,21 @@ export function parseRepoConfig(
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new MorselError('MORSEL_CONFIG_INVALID', `${where.configPath} must be a YAML mapping with at least \`project\` and \`registry\`.`)
   }
-  const interpolated = substituteEnvDeep(raw, '', where.env)
-  const parsed = repoConfigSchema.safeParse(interpolated)
+  const typed: TypedSubstitutions = new Map()
+  const interpolated = substituteEnvDeep(raw, '', where.env, typed)
+  let parsed = repoConfigSchema.safeParse(interpolated)
+  if (!parsed.success && typed.size > 0) {
+    // A variable that read as a number (or boolean, null) where a string belongs is text after all.
+    let reverted = false
+    for (const path of stringsExpected(parsed.error.issues, [])) {
+      const text = typed.get(keyPath(path))
+      if (text !== undefined) {
+        setAt(interpolated, path, text)
+        reverted = true
+      }
+    }
+    if (reverted) parsed = repoConfigSchema.safeParse(interpolated)
+  }
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => describeIssue(issue, interpolated))
     throw new MorselError('MORSEL_CONFIG_INVALID', `${where.configPath} is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
@@ -128,6 +141,28 @@ function knownKeysAt(schema: z.ZodType, path: readonly string[], value: unknown)
     return t === undefined || lit === undefined || lit.includes(t)
   })
   return [...new Set((match.length ? match : objs).flatMap((o) => Object.keys(o.shape)))]
+}
+
+/** Paths where a string was expected, also inside the alternatives of a union (the store forms). */
+function stringsExpected(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[]): PropertyKey[][] {
+  const out: PropertyKey[][] = []
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path]
+    if (issue.code === 'invalid_type' && issue.expected === 'string') out.push(path)
+    if (issue.code === 'invalid_union') for (const alternative of issue.errors) out.push(...stringsExpected(alternative, path))
+  }
+  return out
+}
+
+/** A key path written as substituteEnvDeep names it: `a.b[0].c`. */
+function keyPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '')
+}
+
+function setAt(root: unknown, path: readonly PropertyKey[], value: unknown): void {
+  let node = root as Record<PropertyKey, unknown>
+  for (const key of path.slice(0, -1)) node = node[key] as Record<PropertyKey, unknown>
+  node[path[path.length - 1]!] = value
 }
 
 function deepFreeze<T>(o: T): T {

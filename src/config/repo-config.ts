@@ -61,7 +61,8 @@ const materializationSchema = z.strictObject({
 export const repoConfigSchema = z.strictObject({
   project: z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_]*$/, 'use letters, digits and underscores, starting with a letter or digit'),
+    // Feast's rule (repo_operations.is_valid_name): word characters and hyphens, not starting with _ or -.
+    .regex(/^[\p{L}\p{N}][\p{L}\p{M}\p{N}_-]*$/u, 'use letters, digits, underscores and hyphens, starting with a letter or digit (as Feast does)'),
   project_description: z.string().optional(),
   provider: z.literal('local', { error: 'Morsel runs with `provider: local` (its stores are given by online_store and offline_store)' }).default('local'),
   registry: registryConfigSchema,

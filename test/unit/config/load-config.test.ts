@@ -95,6 +95,44 @@ describe('feature_store.yaml', () => {
     expect(substituteEnv('a${X}b${Y:-y}', 'k', { X: '1' })).toBe('a1by')
   })
 
+  it('accepts project names as Feast does: letters, digits, underscores and hyphens, not starting with _ or -', () => {
+    for (const ok of ['credit-scoring', 'credit_scoring_v2', '2024-models', 'crédit']) {
+      expect(parseRepoConfig(`project: ${ok}\nregistry: r\n`, where).project).toBe(ok)
+    }
+    for (const bad of ['-lead', '_lead', 'has space', 'dot.ted', 'slash/ed']) {
+      expect(parseError(`project: "${bad}"\nregistry: r\n`).message).toContain('letters, digits, underscores and hyphens')
+    }
+  })
+
+  it('reads a value that is one ${VAR} as a YAML scalar, so numbers and booleans keep their type', () => {
+    const text = [
+      'project: p',
+      'registry:',
+      '  path: data/r.json',
+      '  cache_ttl_seconds: ${TTL}',
+      'online_store:',
+      '  type: redis',
+      '  connection_string: ${REDIS:-127.0.0.1:6379}',
+      '  password: ${REDIS_PASSWORD}',
+      'feature_server:',
+      '  port: ${PORT:-6570}',
+      '  limits:',
+      '    max_body_bytes: ${MAX_BODY}',
+      'entity_key_serialization_version: ${EKSV:-2}',
+      '',
+    ].join('\n')
+    // A password of digits reads as a number, but the schema wants text: it stays the text given.
+    const c = parseRepoConfig(text, { ...where, env: { TTL: '30', REDIS_PASSWORD: '007123', MAX_BODY: '2048' } })
+    expect(c.registry.cacheTtlSeconds).toBe(30)
+    expect(c.entityKeySerializationVersion).toBe(2)
+    expect(c.featureServer.port).toBe(6570)
+    expect(c.featureServer.limits.maxBodyBytes).toBe(2048)
+    expect(c.onlineStore).toMatchObject({ type: 'redis', password: '007123' })
+    // Inside a longer string a variable is text, as before.
+    expect(parseRepoConfig('project: p\nregistry: data/${N}.json\n', { ...where, env: { N: '12' } }).registry.path).toBe('/repo/data/12.json')
+    expect(parseError('project: p\nregistry:\n  path: r\n  cache_ttl_seconds: ${TTL}\n', { TTL: 'soon' }).message).toContain('registry.cache_ttl_seconds')
+  })
+
   it('explains a missing feature_store.yaml', () => {
     const dir = mkdtempSync(join(tmpdir(), 'morsel-cfg-'))
     expect(() => loadRepoConfig({ repoPath: dir })).toThrow(/No feature_store.yaml .*morsel init/)
