@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs'
-import { dirname, isAbsolute, join, resolve } from 'node:path'
+import { isAbsolute, join, resolve } from 'node:path'
 import { parseDocument } from 'yaml'
 import type { z } from 'zod'
 import { MorselError, didYouMean } from '../errors/index.js'
@@ -171,9 +171,4 @@ function deepFreeze<T>(o: T): T {
     for (const v of Object.values(o)) deepFreeze(v)
   }
   return o
-}
-
-/** The repository folder of a config file. */
-export function repoPathOf(configPath: string): string {
-  return dirname(resolve(configPath))
 }

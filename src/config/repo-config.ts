@@ -92,6 +92,3 @@ export interface RepoConfig {
   readonly materialization: { readonly onlineWriteBatchSize: number }
   readonly featureServer: FeatureServerConfig
 }
-
-/** The top-level keys, for "did you mean" hints. */
-export const TOP_LEVEL_KEYS = Object.keys(repoConfigSchema.shape)

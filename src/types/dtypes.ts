@@ -101,8 +101,6 @@ export function isDType(x: unknown): x is DType {
   )
 }
 
-export const ALL_DTYPE_NAMES: readonly string[] = [...BY_NAME.keys(), 'Array(<scalar>)']
-
 function describeArg(x: unknown): string {
   if (x === undefined || x === null) return String(x)
   if (typeof x === 'string') return `the string ${JSON.stringify(x)} (use types.${x.replace(/^Array\((.*)\)$/, '$1')}, not its name)`

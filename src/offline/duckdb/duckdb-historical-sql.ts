@@ -1,5 +1,5 @@
 import type { FileSourceSpec } from '../../definitions/specs.js'
-import { ValueType, type ValueTypeCode } from '../../types/value-type.js'
+import type { ValueTypeCode } from '../../types/value-type.js'
 import type { EntitySource, HistoricalQuery, HistoricalViewQuery } from '../offline-store.js'
 import { ident, literal, subquery } from './duckdb-sql.js'
 import { valueTypeToDuckdbType } from './duckdb-types.js'
@@ -154,9 +154,4 @@ export function castFeature(column: string, valueType: ValueTypeCode): string {
 
 function sqlComment(text: string): string {
   return text.replace(/[\r\n]+/g, ' ')
-}
-
-/** Whether a Feast value type is a timestamp or a list of them. */
-export function isTimestampValueType(valueType: ValueTypeCode | null): boolean {
-  return valueType === ValueType.UNIX_TIMESTAMP || valueType === ValueType.UNIX_TIMESTAMP_LIST
 }

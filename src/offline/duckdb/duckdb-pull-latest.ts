@@ -42,13 +42,13 @@ export function pullLatestSql(request: PullLatestRequest, relation: string, part
   }
 }
 
+/** Entities deduplicated per query: DuckDB holds one aggregate state per entity of a partition, so this bounds its memory. */
+const PARTITION_ENTITIES = 250_000
+
 /**
  * Streams the latest row per entity of a window out of DuckDB. DuckDB does the deduplication
  * (spilling to disk beyond its memory limit); JavaScript holds one batch at a time.
  */
-/** Entities deduplicated per query: DuckDB holds one aggregate state per entity of a partition, so this bounds its memory. */
-const PARTITION_ENTITIES = 250_000
-
 export async function pullLatest(ctx: JobContext, request: PullLatestRequest, options: PullOptions): Promise<LatestRows> {
   const relation = ctx.sourceRelation(request.source)
   const sql = pullLatestSql(request, relation)

@@ -68,11 +68,6 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 export const toJsDates: DuckDBValueConverter<unknown> = converter('date')
 export const toJsMicros: DuckDBValueConverter<unknown> = converter('micros')
 
-/** Whether a DuckDB type is a timestamp or date. */
-export function isTimestampDuckdbType(type: DuckDBType): boolean {
-  return isTimestampId(type.typeId)
-}
-
 /**
  * JS values into DuckDB values. Timestamps may be Dates or numbers of epoch microseconds (the form
  * the core normalises entity times to); integers may be numbers or bigints.
