@@ -29,7 +29,7 @@ function barReporter(out: NodeJS.WriteStream): ProgressReporter {
   const multi = new cliProgress.MultiBar(
     {
       stream: out,
-      format: '{view} |{bar}| {percentage}% | {value}/{total} rows | {speed} rows/s | ETA {left}',
+      format: '{view} |{bar}| {percentage}% | {done}/{all} rows | {speed} rows/s | ETA {left}',
       hideCursor: true,
       clearOnComplete: false,
       stopOnComplete: false,
@@ -44,12 +44,13 @@ function barReporter(out: NodeJS.WriteStream): ProgressReporter {
       width.view = Math.max(width.view, e.view.length)
       let bar = bars.get(e.view)
       if (bar === undefined) {
-        bar = multi.create(Math.max(e.total, 1), 0, { view: e.view.padEnd(width.view), speed: 0, left: '--' })
+        bar = multi.create(Math.max(e.total, 1), 0, { view: e.view.padEnd(width.view), speed: 0, left: '--', done: 0, all: e.total })
         bars.set(e.view, bar)
       }
       bar.setTotal(Math.max(e.total, 1))
       const r = rate(e)
-      bar.update(e.phase === 'done' && e.total === 0 ? 1 : e.rows, { view: e.view.padEnd(width.view), speed: r, left: e.phase === 'done' ? '0s' : r > 0 ? formatSeconds((e.total - e.rows) / r) : '--' })
+      // An empty view shows a full bar but its true count, 0/0 rows.
+      bar.update(e.phase === 'done' && e.total === 0 ? 1 : e.rows, { view: e.view.padEnd(width.view), done: e.rows, all: e.total, speed: r, left: e.phase === 'done' ? '0s' : r > 0 ? formatSeconds((e.total - e.rows) / r) : '--' })
     },
     stop() {
       multi.stop()

@@ -92,7 +92,7 @@ export function collect(found: ReadonlyArray<{ value: object; file: string }>): 
       if (prev.value === value || JSON.stringify(prev.spec) === JSON.stringify(spec)) return
       throw new MorselError(
         'MORSEL_DEFINITION_INVALID',
-        `Two different ${label(kind)}s are named '${name}' (in ${prev.file} and ${file}); names must be unique within a project.`,
+        `Two different ${plural(label(kind))} are named '${name}' (in ${prev.file} and ${file}); names must be unique within a project.`,
       )
     }
     byKind.set(key, { spec, file, value })
@@ -143,6 +143,10 @@ export function collect(found: ReadonlyArray<{ value: object; file: string }>): 
     udfs,
     origins,
   }
+}
+
+function plural(noun: string): string {
+  return noun.endsWith('y') ? `${noun.slice(0, -1)}ies` : `${noun}s`
 }
 
 function label(kind: string): string {

@@ -97,6 +97,21 @@ describe('morsel CLI', { timeout: 180_000 }, () => {
     expect(topHelp.stdout).toMatch(/get-online-features/)
   })
 
+  it('with -f alone, takes the yaml\'s folder as the repository, not the working directory', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'morsel-cli-'))
+    expect((await morsel(['init', 'demo'], cwd)).code).toBe(0)
+    // A stray definition file in the working directory must not be loaded as the repository's.
+    writeFileSync(join(cwd, 'stray.ts'), "throw new Error('the working directory was loaded as the repository')\n")
+    const plan = await morsel(['-f', 'demo/feature_store.yaml', 'plan'], cwd)
+    expect(plan.stderr).not.toContain('working directory was loaded')
+    expect(plan.code).toBe(0)
+    expect(plan.stdout).toContain('+ feature view driver_hourly_stats')
+    expect((await morsel(['-f', 'demo/feature_store.yaml', 'apply'], cwd)).code).toBe(0)
+    // The registry path in the yaml is relative to its folder.
+    expect(existsSync(join(cwd, 'demo', 'data', 'registry.json'))).toBe(true)
+    expect(existsSync(join(cwd, 'data'))).toBe(false)
+  })
+
   it('turns a concurrent apply into a conflict instead of losing it', async () => {
     const shared = join(mkdtempSync(join(tmpdir(), 'morsel-shared-')), 'registry.json')
     const defs = (name: string, delayMs: number) => `import { Entity, types } from 'morsel'

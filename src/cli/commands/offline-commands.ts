@@ -36,7 +36,7 @@ export function registerOfflineCommands(program: Command): void {
         })
         const output = resolve(opts.output)
         const { rows } = await job.toFile(output)
-        process.stdout.write(`Wrote ${rows} rows to ${output} in ${((performance.now() - t0) / 1000).toFixed(1)}s.\n`)
+        process.stdout.write(`Wrote ${rows} row${rows === 1 ? '' : 's'} to ${output} in ${((performance.now() - t0) / 1000).toFixed(1)}s.\n`)
       })
     })
 

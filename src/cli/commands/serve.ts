@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { MorselError } from '../../errors/index.js'
 import type { RunningFeatureServer } from '../../server/start-feature-server.js'
-import type { GlobalOptions } from '../context.js'
+import { repoOptions } from '../context.js'
 
 interface ServeOptions {
   readonly host?: string
@@ -21,7 +21,6 @@ export function registerServeCommand(program: Command): void {
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
     .option('--log-level <level>', 'fatal, error, warn, info (one line per request) or debug', 'info')
     .action(async (opts: ServeOptions, cmd: Command) => {
-      const g = cmd.optsWithGlobals<GlobalOptions>()
       if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) {
         throw new MorselError('MORSEL_USAGE', 'Give --tls-cert and --tls-key together.')
       }
@@ -36,8 +35,7 @@ export function registerServeCommand(program: Command): void {
       // Loaded here, not at the top: Fastify, pino and prom-client would slow every other command's start.
       const { startFeatureServer } = await import('../../server/start-feature-server.js')
       const server = await startFeatureServer({
-        ...(g.chdir !== undefined && { repoPath: g.chdir }),
-        ...(g.featureStoreYaml !== undefined && { configPath: g.featureStoreYaml }),
+        ...repoOptions(cmd),
         ...(opts.host !== undefined && { host: opts.host }),
         ...(port !== undefined && { port }),
         ...(opts.tlsCert !== undefined && opts.tlsKey !== undefined && { tls: { certFile: opts.tlsCert, keyFile: opts.tlsKey } }),
