@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { pino, type Logger } from 'pino'
+import { pino, stdSerializers, type Logger } from 'pino'
 import { loadRepoConfig } from '../config/load-config.js'
 import type { RepoConfig } from '../config/repo-config.js'
 import { MorselError, isMorselError } from '../errors/index.js'
@@ -10,6 +10,7 @@ import { checkExposure, createServer } from './create-server.js'
 import { DeferredOnlineStore } from './deferred-online-store.js'
 import type { FeatureServerConfig } from './feature-server-config.js'
 import { InstrumentedOnlineStore } from './instrumented-online-store.js'
+import { redactCredentials } from './redact-credentials.js'
 import { ServerMetrics } from './server-metrics.js'
 
 export interface StartFeatureServerOptions {
@@ -98,6 +99,7 @@ export async function startFeatureServer(options: StartFeatureServerOptions = {}
       level: options.logLevel ?? 'info',
       base: { service: 'morsel', project: config.project },
       redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
+      serializers: { err: redactedError },
     })
 
   const metricsOn = serverConfig.metrics.enabled
@@ -208,4 +210,13 @@ function listenError(err: unknown, config: FeatureServerConfig): unknown {
     return new MorselError('MORSEL_USAGE', `Not allowed to listen on port ${config.port}; ports below 1024 need privileges.`, { cause: err })
   }
   return err
+}
+
+/** pino's error serializer, with credentials taken out of the message and stack (and their causes'). */
+function redactedError(err: Error): ReturnType<typeof stdSerializers.err> {
+  const out = stdSerializers.err(err) as Record<string, unknown>
+  for (const key of ['message', 'stack']) {
+    if (typeof out[key] === 'string') out[key] = redactCredentials(out[key])
+  }
+  return out as ReturnType<typeof stdSerializers.err>
 }

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FeatureStore } from '../../src/index.js'
+import { redactCredentials } from '../../src/server/redact-credentials.js'
 import { MORSEL_BIN } from '../support/fault-support.js'
 import { startRedis, type RedisServer } from '../support/redis-servers.js'
 import { get, makeTestRepo, post, writeSampleRows, type HttpAnswer } from '../support/server-harness.js'
@@ -232,5 +233,14 @@ describe('secrets never reach logs or answers (morsel serve in its own process, 
       }
     }
     expect(leaks).toEqual([])
+  })
+})
+
+describe('redactCredentials (applied to every error the server logs)', () => {
+  it('takes the password out of URLs and Feast connection strings, leaving the rest', () => {
+    expect(redactCredentials('Cannot parse redis://morsel:s3cr%2Ft@10.0.0.5:6379/0 now')).toBe('Cannot parse redis://[redacted]@10.0.0.5:6379/0 now')
+    expect(redactCredentials('rediss://:s3cret@a:1,rediss://:s3cret@b:2')).toBe('rediss://[redacted]@a:1,rediss://[redacted]@b:2')
+    expect(redactCredentials("10.0.0.5:6379,ssl=true,password=s3cret,username=morsel, sentinel_password = x'")).toBe("10.0.0.5:6379,ssl=true,password=[redacted],username=morsel, sentinel_password = [redacted]'")
+    expect(redactCredentials('Redis at 127.0.0.1:6379 refused user morsel')).toBe('Redis at 127.0.0.1:6379 refused user morsel')
   })
 })

@@ -115,7 +115,12 @@ export function redisError(err: unknown, d: RedisEndpointDescription, doing: str
   )
 }
 
+/** The first line of a driver's message, without any `user:password@` or `password=` it quotes. */
 function firstLine(s: string): string {
   const line = s.split('\n')[0] ?? ''
-  return line.replace(/\.$/, '').trim()
+  return line
+    .replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1[redacted]@')
+    .replace(/\b((?:sentinel_)?password\s*=\s*)[^,\s'"]*/gi, '$1[redacted]')
+    .replace(/\.$/, '')
+    .trim()
 }

@@ -4,6 +4,7 @@ import type { FeatureStore } from '../../feature-store.js'
 import { parseDateTimeMicros } from '../../internal/time.js'
 import type { MaterializeResult } from '../../materialization/materialize.js'
 import { publicMessage } from '../http-error.js'
+import { redactCredentials } from '../redact-credentials.js'
 import type { MaterializeJob } from '../materialize-jobs.js'
 import { bodyObject, checkKnownKeys, optionalBoolean, optionalStringList, preview } from '../request-body.js'
 import { principalOf, type ServerContext } from '../server-context.js'
@@ -37,7 +38,7 @@ export function registerMaterializeRoutes(app: FastifyInstance, ctx: ServerConte
     void done.then((j) => {
       const seconds = (performance.now() - t0) / 1000
       metrics.recordMaterialization(viewStats(j, seconds), j.status === 'succeeded')
-      if (j.status === 'failed') request.log.error({ jobId: j.id, error: j.error }, 'materialization failed')
+      if (j.status === 'failed') request.log.error({ jobId: j.id, error: { code: j.error?.code, message: redactCredentials(j.error?.message ?? '') } }, 'materialization failed')
       else request.log.info({ jobId: j.id, featureViews: j.featureViews, seconds }, 'materialization finished')
     })
     return { asyncRun, job, done }
