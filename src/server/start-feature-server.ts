@@ -116,8 +116,9 @@ export async function startFeatureServer(options: StartFeatureServerOptions = {}
   } catch (err) {
     // A store that cannot be reached now may be reachable in a moment (Redis starting after the
     // server, a restart, a partition): listen anyway, answer 503 meanwhile and keep connecting.
-    // Refused credentials and bad configuration are settled facts: fail at once.
-    if (!isMorselError(err, 'MORSEL_STORE_UNAVAILABLE')) throw err
+    // Refused credentials, bad configuration and a local file that cannot be opened are settled
+    // facts: fail at once.
+    if (!isMorselError(err, 'MORSEL_STORE_UNAVAILABLE') || config.onlineStore.type === 'sqlite') throw err
     logger.warn({ err }, 'the online store cannot be reached; serving anyway (503 on reads, not ready) and connecting in the background')
     backend = new DeferredOnlineStore({
       kind: config.onlineStore.type,
