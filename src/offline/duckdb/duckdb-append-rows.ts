@@ -7,9 +7,8 @@ import { toEpochMicros } from '../../internal/time.js'
 import { fitsType } from '../../types/fits-type.js'
 import type { ColumnarRows } from '../../types/columnar.js'
 import { ELEMENT_OF, ValueType } from '../../types/value-type.js'
-import { writeAtomically } from '../atomic-file.js'
 import type { OperationOptions, SourceColumn } from '../offline-store.js'
-import { run } from './duckdb-historical-job.js'
+import { run, writeFileAtomically } from './duckdb-historical-job.js'
 import type { DuckdbOfflineStore } from './duckdb-offline-store.js'
 import { ident, literal } from './duckdb-sql.js'
 import { dataChunks } from './duckdb-values.js'
@@ -86,7 +85,7 @@ export async function appendRows(store: DuckdbOfflineStore, source: BatchSourceS
       const added = Number((await conn.runAndReadAll('SELECT count(*) FROM __morsel_new')).getRows()[0]![0])
       if (added === 0) return 0
       if (file.format === 'parquet') {
-        await writeAtomically(path, async (tmp) => {
+        await writeFileAtomically(path, async (tmp) => {
           await run(() => conn.run(`COPY (SELECT * FROM read_parquet(${literal(path)}) UNION ALL BY NAME SELECT * FROM __morsel_new) TO ${literal(tmp)} (FORMAT parquet)`), `Appending to ${path}`)
         })
       } else {

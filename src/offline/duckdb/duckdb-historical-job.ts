@@ -4,7 +4,7 @@ import type { DuckDBConnection, DuckDBDataChunk, DuckDBResult, DuckDBType } from
 import { MorselError, isMorselError } from '../../errors/index.js'
 import type { ColumnarRows } from '../../types/columnar.js'
 import { checkEntityColumns } from '../entity-columns.js'
-import { writeAtomically } from '../atomic-file.js'
+import { writeAtomically } from '../../internal/atomic-file.js'
 import type { HistoricalQuery, OfflineJob, OfflineResult, OperationOptions, ResultColumn, ResultOptions } from '../offline-store.js'
 import { buildHistoricalSql, ENTITY_TABLE, ROW_COLUMN, type HistoricalSql, type SqlContext } from './duckdb-historical-sql.js'
 import { ident, literal } from './duckdb-sql.js'
@@ -50,7 +50,7 @@ export class DuckdbHistoricalJob implements OfflineJob {
 
   async toFile(path: string, options: OperationOptions = {}): Promise<number> {
     const format = fileFormat(path)
-    return writeAtomically(path, async (tmp) => {
+    return writeFileAtomically(path, async (tmp) => {
       const conn = await this.#ctx.connect()
       const stopAbort = onAbort(options.signal, conn)
       try {
@@ -223,6 +223,16 @@ function onAbort(signal: AbortSignal | undefined, conn: DuckDBConnection): () =>
 }
 
 /** Runs a DuckDB call, turning its errors into Morsel's: bad values into MORSEL_VALUE_INVALID, unreadable files into MORSEL_SOURCE_INVALID, the rest into MORSEL_STORE_ERROR. */
+/** `writeAtomically` for files the offline store writes, its failures worded as a store error. */
+export async function writeFileAtomically<T>(path: string, write: (tmp: string) => Promise<T>): Promise<T> {
+  try {
+    return await writeAtomically(path, write)
+  } catch (err) {
+    if (isMorselError(err)) throw err
+    throw new MorselError('MORSEL_STORE_ERROR', `Could not write ${path}: ${(err as Error).message}`, { cause: err })
+  }
+}
+
 export async function run<T>(fn: () => Promise<T>, what: string): Promise<T> {
   try {
     return await fn()

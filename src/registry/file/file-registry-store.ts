@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import { copyFile, link, mkdir, open, readFile, rename, rm } from 'node:fs/promises'
+import { copyFile, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { MorselError } from '../../errors/index.js'
+import { writeAtomically } from '../../internal/atomic-file.js'
 import { acquireLockFile, describeOwner } from '../../internal/lock-file.js'
 import type { RegistryDocument } from '../registry-document.js'
 import type { RegistryStore } from '../registry-store.js'
@@ -82,20 +83,11 @@ export class FileRegistryStore implements RegistryStore {
   }
 
   async #writeAtomically(text: string, keepBackup: boolean): Promise<void> {
-    const tmp = `${this.location}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`
     try {
-      const fh = await open(tmp, 'wx', 0o644)
-      try {
-        await fh.writeFile(text, 'utf8')
-        await fh.sync()
-      } finally {
-        await fh.close()
-      }
-      if (keepBackup) await this.#backUp()
-      await rename(tmp, this.location)
-      await syncDir(dirname(this.location))
+      await writeAtomically(this.location, (tmp) => writeFile(tmp, text, { encoding: 'utf8', flag: 'wx', mode: 0o644 }), {
+        ...(keepBackup && { beforeRename: () => this.#backUp() }),
+      })
     } catch (err) {
-      await rm(tmp, { force: true }).catch(() => undefined)
       throw ioError(`write the registry ${this.location}`, err)
     }
   }
@@ -169,20 +161,6 @@ function ioError(action: string, err: unknown): MorselError {
         ? ' The disk is full.'
         : ''
   return new MorselError('MORSEL_REGISTRY_IO', `Could not ${action}: ${(err as Error).message}.${hint}`, { cause: err })
-}
-
-async function syncDir(dir: string): Promise<void> {
-  // Makes the rename itself durable; some filesystems refuse to open directories, which is harmless.
-  try {
-    const fh = await open(dir, 'r')
-    try {
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-  } catch {
-    return
-  }
 }
 
 function errno(err: unknown): string | undefined {
