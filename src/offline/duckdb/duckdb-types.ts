@@ -1,5 +1,5 @@
 import { MorselError } from '../../errors/index.js'
-import { ValueType, valueTypeName, type ValueTypeCode } from '../../types/value-type.js'
+import { ELEMENT_OF, LIST_OF, ValueType, valueTypeName, type ValueTypeCode } from '../../types/value-type.js'
 
 const SCALARS: ReadonlyArray<[RegExp, ValueTypeCode]> = [
   [/^(BIGINT|INT8|LONG|HUGEINT|UBIGINT|UINTEGER)$/, ValueType.INT64],
@@ -12,24 +12,13 @@ const SCALARS: ReadonlyArray<[RegExp, ValueTypeCode]> = [
   [/^(TIMESTAMP.*|DATETIME|DATE)$/, ValueType.UNIX_TIMESTAMP],
 ]
 
-const LISTS: Partial<Record<number, ValueTypeCode>> = {
-  [ValueType.INT64]: ValueType.INT64_LIST,
-  [ValueType.INT32]: ValueType.INT32_LIST,
-  [ValueType.DOUBLE]: ValueType.DOUBLE_LIST,
-  [ValueType.FLOAT]: ValueType.FLOAT_LIST,
-  [ValueType.STRING]: ValueType.STRING_LIST,
-  [ValueType.BOOL]: ValueType.BOOL_LIST,
-  [ValueType.BYTES]: ValueType.BYTES_LIST,
-  [ValueType.UNIX_TIMESTAMP]: ValueType.UNIX_TIMESTAMP_LIST,
-}
-
 /** The Feast value type a DuckDB column type holds, or null (structs, maps, nested lists …). */
 export function duckdbTypeToValueType(sqlType: string): ValueTypeCode | null {
   const t = sqlType.trim().toUpperCase()
   const list = /^(.*)\[\]$/.exec(t)
   if (list?.[1] !== undefined) {
     const el = duckdbTypeToValueType(list[1])
-    return el === null ? null : (LISTS[el] ?? null)
+    return el === null ? null : (LIST_OF[el] ?? null)
   }
   for (const [re, vt] of SCALARS) if (re.test(t)) return vt
   return null
@@ -54,7 +43,8 @@ const DUCKDB_TYPE_OF: Partial<Record<number, string>> = {
 export function valueTypeToDuckdbType(valueType: ValueTypeCode): string {
   const scalar = DUCKDB_TYPE_OF[valueType]
   if (scalar !== undefined) return scalar
-  const element = DUCKDB_TYPE_OF[valueType - 10]
-  if (valueType > 10 && valueType < 19 && element !== undefined) return `${element}[]`
+  const elementType = ELEMENT_OF[valueType]
+  const element = elementType === undefined ? undefined : DUCKDB_TYPE_OF[elementType]
+  if (element !== undefined) return `${element}[]`
   throw new MorselError('MORSEL_UNSUPPORTED', `Values of type ${valueTypeName(valueType)} cannot be stored in DuckDB by Morsel.`)
 }

@@ -3,7 +3,9 @@ import type { FileSourceSpec } from '../../../src/definitions/specs.js'
 import { buildHistoricalSql } from '../../../src/offline/duckdb/duckdb-historical-sql.js'
 import { pullLatestSql } from '../../../src/offline/duckdb/duckdb-pull-latest.js'
 import type { HistoricalQuery, HistoricalViewQuery } from '../../../src/offline/offline-store.js'
-import { ValueType } from '../../../src/types/value-type.js'
+import { isMorselError } from '../../../src/errors/index.js'
+import { duckdbTypeToValueType, valueTypeToDuckdbType } from '../../../src/offline/duckdb/duckdb-types.js'
+import { LIST_OF, ValueType, type ValueTypeCode } from '../../../src/types/value-type.js'
 
 const source = (name: string, path: string): FileSourceSpec => ({
   kind: 'file',
@@ -83,5 +85,26 @@ describe('the DuckDB materialization pull', () => {
   it('splits the entities into partitions by key hash', () => {
     expect(pullLatestSql(request, 'r', { index: 2, of: 4 }).select).toContain('hash(CAST("zip_code" AS BIGINT)) % 4 = 2')
     expect(pullLatestSql(request, 'r', { index: 0, of: 1 }).select).not.toContain('hash(')
+  })
+})
+
+describe('DuckDB column types', () => {
+  it('map every Feast scalar and list type to a DuckDB type and back', () => {
+    for (const [scalar, list] of Object.entries(LIST_OF)) {
+      for (const vt of [Number(scalar), list]) {
+        expect(duckdbTypeToValueType(valueTypeToDuckdbType(vt as ValueTypeCode))).toBe(vt)
+      }
+    }
+    expect(valueTypeToDuckdbType(ValueType.UNIX_TIMESTAMP_LIST)).toBe('TIMESTAMPTZ[]')
+    expect(duckdbTypeToValueType('STRUCT(a INTEGER)')).toBeNull()
+    expect(duckdbTypeToValueType('BIGINT[][]')).toBeNull()
+    const err = (() => {
+      try {
+        return valueTypeToDuckdbType(ValueType.NULL)
+      } catch (e) {
+        return e
+      }
+    })()
+    expect(isMorselError(err, 'MORSEL_UNSUPPORTED')).toBe(true)
   })
 })
