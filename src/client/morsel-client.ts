@@ -7,6 +7,7 @@ import type { OnDemandFeatureView } from '../definitions/on-demand-feature-view.
 import { ERROR_CODES, MorselError, type ErrorCode } from '../errors/index.js'
 import type { OnlineFeaturesRequest, ServiceRow, TypedServiceRequest } from '../feature-store.js'
 import { parseDateTimeMicros } from '../internal/time.js'
+import { entityRowsToColumns } from '../serving/entity-input.js'
 import { FieldStatus, type FieldStatusName } from '../serving/field-status.js'
 import { OnlineResponse } from '../serving/online-response.js'
 import { ELEMENT_OF, ValueType, type ValueTypeCode } from '../types/value-type.js'
@@ -278,18 +279,9 @@ function toColumns(request: { readonly entityRows?: Rows; readonly entities?: Ro
   }
   if (given === undefined) throw new MorselError('MORSEL_REQUEST_INVALID', 'No entities given: pass `entityRows` (e.g. [{ zipcode: 76104 }]) or `entities`.')
   if (!Array.isArray(given)) return given as Record<string, unknown[]>
-  const rows = given as ReadonlyArray<Readonly<Record<string, unknown>>>
-  if (rows.length === 0) throw new MorselError('MORSEL_REQUEST_INVALID', '`entityRows` is empty: give at least one row.')
-  const columns: Record<string, unknown[]> = {}
-  const names = Object.keys(rows[0] ?? {})
-  for (const n of names) columns[n] = new Array<unknown>(rows.length)
-  rows.forEach((row, r) => {
-    for (const n of names) {
-      if (!Object.hasOwn(row, n)) throw new MorselError('MORSEL_REQUEST_INVALID', `\`entityRows[${r}]\` has no '${n}', which the first row has; every row needs the same keys.`)
-      columns[n]![r] = row[n]
-    }
-  })
-  return columns
+  // The same checks as in process, so a request fails the same way through either door.
+  const input = entityRowsToColumns(given)
+  return Object.fromEntries(input.names.map((n) => [n, input.columns.get(n) as unknown[]]))
 }
 
 /** Feast's column-major JSON back into an OnlineResponse. */

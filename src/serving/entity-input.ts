@@ -1,8 +1,5 @@
 import type { ColumnarRows } from '../types/columnar.js'
-import { createEntityKeyEncoder, type EntityKeyEncoder, type EntityKeyVersion, type JoinKeySpec } from '../encoding/index.js'
 import { MorselError, didYouMean } from '../errors/index.js'
-import { toTimestampValue } from '../internal/time.js'
-import { ValueType } from '../types/value-type.js'
 
 /** Entity and request-data values of a request, column by column (Feast's HTTP `entities` form). */
 export type EntityColumns = ColumnarRows
@@ -98,25 +95,4 @@ function unequalRow(r: number, names: readonly string[], keys: readonly string[]
     'MORSEL_REQUEST_INVALID',
     `\`entityRows[${r}]\` has the keys ${keys.join(', ')}, but the first row has ${names.join(', ')}; every row needs the same keys.`,
   )
-}
-
-/**
- * The entity-key encoder for a set of join keys, taking UnixTimestamp keys in every form a time
- * may be given (src/internal/time.ts). Keys of other types pay nothing for it.
- */
-export function createKeyEncoder(joinKeys: readonly JoinKeySpec[], version: EntityKeyVersion): EntityKeyEncoder {
-  const encoder = createEntityKeyEncoder(joinKeys, version)
-  const timeKeys = joinKeys.flatMap((k, i) => (k.valueType === ValueType.UNIX_TIMESTAMP ? [i] : []))
-  if (timeKeys.length === 0) return encoder
-  const scratch: unknown[] = []
-  return {
-    joinKeys: encoder.joinKeys,
-    version: encoder.version,
-    encode(values) {
-      scratch.length = 0
-      scratch.push(...values)
-      for (const i of timeKeys) scratch[i] = toTimestampValue(values[i], `Join key '${joinKeys[i]!.name}' (UnixTimestamp)`)
-      return encoder.encode(scratch)
-    },
-  }
 }

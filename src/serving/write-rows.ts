@@ -4,7 +4,8 @@ import { MorselError, didYouMean } from '../errors/index.js'
 import { toEpochMicros, toTimestampValue } from '../internal/time.js'
 import type { OnlineWriteRow } from '../online/online-store.js'
 import { ValueType, type ValueTypeCode } from '../types/value-type.js'
-import { createKeyEncoder, type EntityColumns } from './entity-input.js'
+import type { EntityColumns } from './entity-input.js'
+import { createKeyEncoder } from './key-encoder.js'
 
 /**
  * Encodes rows given for a feature view (join keys, the source's timestamp field, every feature)
