@@ -23,7 +23,7 @@ import { entityColumnsFrom, entityRowsToColumns, type EntityColumns } from './se
 import { executeRead } from './serving/execute-read.js'
 import type { OnlineResponse } from './serving/online-response.js'
 import { compileReadPlan, type ReadPlan } from './serving/read-plan.js'
-import { encodeWriteRows } from './serving/write-rows.js'
+import { encodeWriteRows, writeInBatches } from './serving/write-rows.js'
 import { parsePushTarget, pushRows, type PushSummary, type PushTarget } from './serving/push.js'
 import type { FeatureValue } from './types/value-type.js'
 
@@ -325,16 +325,7 @@ export class FeatureStore implements AsyncDisposable {
     if (source.kind === 'request') throw new MorselError('MORSEL_DEFINITION_INVALID', `View '${viewName}' has a request source.`)
     const input = Array.isArray(rows) ? entityRowsToColumns(rows) : entityColumnsFrom(rows, 'rows')
     const encoded = encodeWriteRows(view, source, input, this.config.entityKeySerializationVersion)
-    const store = await this.onlineStore()
-    const features = view.features.map((f) => f.name)
-    const size = this.config.materialization.onlineWriteBatchSize
-    let written = 0
-    let skipped = 0
-    for (let i = 0; i < encoded.length; i += size) {
-      const r = await store.writeBatch({ view: view.name, features, rows: encoded.slice(i, i + size) })
-      written += r.written
-      skipped += r.skipped
-    }
+    const { written, skipped } = await writeInBatches(await this.onlineStore(), view, encoded, this.config.materialization.onlineWriteBatchSize)
     return { rows: encoded.length, written, skipped }
   }
 

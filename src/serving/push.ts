@@ -5,7 +5,7 @@ import type { OfflineStore } from '../offline/offline-store.js'
 import type { OnlineStore, OnlineWriteRow } from '../online/online-store.js'
 import type { RegistrySnapshot } from '../registry/registry-snapshot.js'
 import type { ColumnarRows } from '../types/columnar.js'
-import { encodeWriteRows } from './write-rows.js'
+import { encodeWriteRows, writeInBatches } from './write-rows.js'
 
 /** Where pushed rows go: Feast's `to` (`online_and_offline` is accepted as `both`). */
 export type PushTarget = 'online' | 'offline' | 'both'
@@ -105,17 +105,7 @@ export async function pushRows(ctx: PushContext, name: string, input: ColumnarRo
   if (encoded.length > 0) {
     const store = await ctx.onlineStore()
     const size = ctx.onlineWriteBatchSize
-    for (const { view, rows } of encoded) {
-      const features = view.features.map((f) => f.name)
-      let written = 0
-      let skipped = 0
-      for (let i = 0; i < rows.length; i += size) {
-        const r = await store.writeBatch({ view: view.name, features, rows: rows.slice(i, i + size) })
-        written += r.written
-        skipped += r.skipped
-      }
-      summaries.push({ view: view.name, written, skipped })
-    }
+    for (const { view, rows } of encoded) summaries.push({ view: view.name, ...(await writeInBatches(store, view, rows, size)) })
   }
   const offlineRows = offline !== undefined ? await offline.appendRows(source, input) : 0
   return { pushSource: name, rows: input.rowCount, to, views: summaries, offlineRows }

@@ -2,7 +2,7 @@ import type { BatchSourceSpec, FeatureViewSpec } from '../definitions/specs.js'
 import { encodeValue, type EntityKeyVersion } from '../encoding/index.js'
 import { MorselError, didYouMean } from '../errors/index.js'
 import { toEpochMicros, toTimestampValue } from '../internal/time.js'
-import type { OnlineWriteRow } from '../online/online-store.js'
+import type { OnlineStore, OnlineWriteResult, OnlineWriteRow } from '../online/online-store.js'
 import { ValueType, type ValueTypeCode } from '../types/value-type.js'
 import type { EntityColumns } from './entity-input.js'
 import { createKeyEncoder } from './key-encoder.js'
@@ -68,4 +68,17 @@ function timeForm(value: unknown, valueType: number, what: string): unknown {
   if (valueType === ValueType.UNIX_TIMESTAMP) return toTimestampValue(value, what)
   if (valueType === ValueType.UNIX_TIMESTAMP_LIST && Array.isArray(value)) return value.map((v, i) => toTimestampValue(v, `${what}, item ${i}`))
   return value
+}
+
+/** Writes encoded rows of a view in batches of `batchSize` (one store call each), summing the results. */
+export async function writeInBatches(store: OnlineStore, view: FeatureViewSpec, rows: readonly OnlineWriteRow[], batchSize: number): Promise<OnlineWriteResult> {
+  const features = view.features.map((f) => f.name)
+  let written = 0
+  let skipped = 0
+  for (let i = 0; i < rows.length; i += batchSize) {
+    const r = await store.writeBatch({ view: view.name, features, rows: rows.slice(i, i + batchSize) })
+    written += r.written
+    skipped += r.skipped
+  }
+  return { written, skipped }
 }
