@@ -1,6 +1,6 @@
 import type { FieldSpec } from '../definitions/specs.js'
 import { MorselError } from '../errors/index.js'
-import { parseDateTimeMicros } from '../internal/time.js'
+import { checkEpochSeconds, parseDateTimeMicros } from '../internal/time.js'
 import { ELEMENT_OF, ValueType, valueTypeName, type ValueTypeCode } from '../types/value-type.js'
 import { preview } from './request-body.js'
 
@@ -57,7 +57,7 @@ function coerce(v: unknown, type: ValueTypeCode, field: FieldSpec, row: number):
       if (typeof v === 'string' && /^[A-Za-z0-9+/_-]*={0,2}$/.test(v)) return new Uint8Array(Buffer.from(v, 'base64'))
       throw invalid(field, row, v, 'base64 text')
     case ValueType.UNIX_TIMESTAMP: {
-      if (typeof v === 'number' && Number.isFinite(v)) return new Date(v * 1000)
+      if (typeof v === 'number' && Number.isFinite(v)) return new Date(checkEpochSeconds(v, `Request field '${field.name}' in row ${row}`) * 1000)
       const us = typeof v === 'string' ? parseDateTimeMicros(v.trim()) : undefined
       if (us !== undefined) return new Date(us / 1000)
       throw invalid(field, row, v, 'a time: RFC 3339 text or epoch seconds')
