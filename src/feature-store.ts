@@ -244,14 +244,29 @@ export class FeatureStore implements AsyncDisposable {
   async getOnlineFeatures(request: OnlineFeaturesRequest): Promise<OnlineResponse> {
     const snapshot = this.registry.current() ?? (await this.registry.snapshot())
     const store = this.#online ?? (await this.onlineStore())
-    const plan = this.planFor(snapshot, request)
-    const input = this.#input(request)
+    return this.#read(this.planFor(snapshot, request), this.#input(request), store, request.signal)
+  }
+
+  /**
+   * Reads with a plan from `planFor` and entity columns already checked: for a server that has
+   * compiled, authorized and coerced a request and should not pay for it twice. The online store
+   * must be open (`onlineStore()`).
+   */
+  readWithPlan(plan: ReadPlan, input: EntityColumns, options?: { readonly signal?: AbortSignal }): Promise<OnlineResponse> {
+    const store = this.#online
+    if (store === undefined) throw new MorselError('MORSEL_INTERNAL', 'readWithPlan called before the online store was opened')
+    return this.#read(plan, input, store, options?.signal)
+  }
+
+  #read(plan: ReadPlan, input: EntityColumns, store: OnlineStore, signal: AbortSignal | undefined): Promise<OnlineResponse> {
     const observer = this.#observer
-    if (observer?.onOnlineRead === undefined) return executeRead(plan, input, store, request.signal ? { signal: request.signal } : undefined)
+    const options = signal ? { signal } : undefined
+    if (observer?.onOnlineRead === undefined) return executeRead(plan, input, store, options)
     const t0 = performance.now()
-    const response = await executeRead(plan, input, store, request.signal ? { signal: request.signal } : undefined)
-    observer.onOnlineRead(plan, response, performance.now() - t0)
-    return response
+    return executeRead(plan, input, store, options).then((response) => {
+      observer.onOnlineRead!(plan, response, performance.now() - t0)
+      return response
+    })
   }
 
   /** The compiled read plan for a request's feature set, cached while the definitions stay the same. */

@@ -1,16 +1,15 @@
 import { MorselError, didYouMean } from '../errors/index.js'
-import { entityColumnsFrom } from '../serving/entity-input.js'
+import { entityColumnsFrom, type EntityColumns } from '../serving/entity-input.js'
 import { preview } from './request-body.js'
 
 const KEYS = ['features', 'feature_service', 'entities', 'full_feature_names', 'request_context', 'include_feature_view_version_metadata'] as const
 const KNOWN = new Set<string>(KEYS)
 
-/** A `/get-online-features` body, checked and in the form `FeatureStore.getOnlineFeatures` takes. */
+/** A `/get-online-features` body, checked: what `FeatureStore.planFor` and `readWithPlan` take. */
 export type OnlineHttpRequest = ({ readonly features: readonly string[] } | { readonly featureService: string }) & {
   readonly fullFeatureNames: boolean
-  /** Entity columns, then request-data columns: one list of values per column. */
-  readonly entities: Record<string, unknown[]>
-  readonly rowCount: number
+  /** Entity columns, then request-data columns: one list of values per column, checked once here. */
+  readonly input: EntityColumns
 }
 
 /**
@@ -63,9 +62,8 @@ export function parseOnlineRequest(body: Record<string, unknown>, maxRows: numbe
   if (body.entities === undefined) {
     throw new MorselError('MORSEL_REQUEST_INVALID', '`entities` is missing: give the join keys as columns, e.g. {"zipcode": [76104]}.')
   }
-  const checked = entityColumnsFrom(body.entities, '`entities`')
-  const rowCount = checked.rowCount
-  let entities = body.entities as Record<string, unknown[]>
+  let input = entityColumnsFrom(body.entities, '`entities`')
+  const rowCount = input.rowCount
   const context = body.request_context
   if (context !== undefined && context !== null && !(typeof context === 'object' && !Array.isArray(context) && Object.keys(context).length === 0)) {
     const extra = entityColumnsFrom(context, '`request_context`')
@@ -75,14 +73,14 @@ export function parseOnlineRequest(body: Record<string, unknown>, maxRows: numbe
         `\`request_context\` columns have ${extra.rowCount} values but \`entities\` columns have ${rowCount}; give one value per entity row.`,
       )
     }
-    // A new object: the body's own `entities` stays as sent. Its keys passed the body parser's prototype-key check.
-    entities = { ...entities }
+    const columns = new Map(input.columns)
     for (const name of extra.names) {
-      if (Object.hasOwn(entities, name)) {
+      if (columns.has(name)) {
         throw new MorselError('MORSEL_REQUEST_INVALID', `Column '${name}' is in both \`entities\` and \`request_context\`; give it once.`, { details: { column: name } })
       }
-      entities[name] = extra.columns.get(name) as unknown[]
+      columns.set(name, extra.columns.get(name) as unknown[])
     }
+    input = { names: [...input.names, ...extra.names], columns, rowCount }
   }
   if (rowCount > maxRows) {
     throw new MorselError(
@@ -92,8 +90,8 @@ export function parseOnlineRequest(body: Record<string, unknown>, maxRows: numbe
     )
   }
   const fullFeatureNames = full === true
-  if (featureService !== undefined) return { featureService, fullFeatureNames, entities, rowCount }
-  if (features !== undefined) return { features, fullFeatureNames, entities, rowCount }
+  if (featureService !== undefined) return { featureService, fullFeatureNames, input }
+  if (features !== undefined) return { features, fullFeatureNames, input }
   throw new MorselError(
     'MORSEL_REQUEST_INVALID',
     'No features requested: give `features` (e.g. ["zipcode_features:city"]) or `feature_service` (e.g. "credit_model_v1").',

@@ -1,6 +1,7 @@
 import type { FieldSpec } from '../definitions/specs.js'
 import { MorselError } from '../errors/index.js'
 import { checkEpochSeconds, parseDateTimeMicros } from '../internal/time.js'
+import type { EntityColumns } from '../serving/entity-input.js'
 import { ELEMENT_OF, ValueType, valueTypeName, type ValueTypeCode } from '../types/value-type.js'
 import { preview } from './request-body.js'
 
@@ -14,15 +15,17 @@ const INT32_MAX = 2 ** 31 - 1
  * number or a string of digits, bytes from base64, times from RFC 3339 or epoch seconds. A value
  * that does not fit is a 400 naming the column and row, never an exception inside a function.
  */
-export function coerceRequestData(fields: readonly FieldSpec[], columns: Record<string, unknown[]>): void {
+export function coerceRequestData(fields: readonly FieldSpec[], input: EntityColumns): EntityColumns {
+  const columns = new Map(input.columns)
   for (const field of fields) {
-    const col = columns[field.name]
+    const col = columns.get(field.name)
     if (col === undefined) continue
     const type = field.valueType as ValueTypeCode
     const out = new Array<unknown>(col.length)
     for (let r = 0; r < col.length; r++) out[r] = coerce(col[r], type, field, r)
-    columns[field.name] = out
+    columns.set(field.name, out)
   }
+  return { names: input.names, columns, rowCount: input.rowCount }
 }
 
 function coerce(v: unknown, type: ValueTypeCode, field: FieldSpec, row: number): unknown {

@@ -50,10 +50,10 @@ export function registerOnlineFeaturesRoute(app: FastifyInstance, ctx: ServerCon
     }
     const plan = store.planFor(snapshot, req)
     if (policy.enabled) authorize(principalOf(request), plan, 'featureService' in req ? req.featureService : undefined)
-    if (plan.requestFields.length > 0) coerceRequestData(plan.requestFields, req.entities)
+    const input = plan.requestFields.length > 0 ? coerceRequestData(plan.requestFields, req.input) : req.input
     let body: string
     try {
-      const response = await withDeadline(timeoutMs, 'Reading online features', () => store.getOnlineFeatures(req))
+      const response = await withDeadline(timeoutMs, 'Reading online features', () => store.readWithPlan(plan, input))
       body = toFeastJson(response)
     } catch (err) {
       if (isMorselError(err, 'MORSEL_TIMEOUT') && health.down) {

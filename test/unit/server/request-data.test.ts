@@ -5,20 +5,19 @@ import { coerceRequestData } from '../../../src/server/request-data.js'
 import { ValueType } from '../../../src/types/value-type.js'
 
 const field = (name: string, dtype: string, valueType: number): FieldSpec => ({ name, dtype, valueType, description: '', tags: {} })
+const columnsOf = (cols: Record<string, unknown[]>) => ({ names: Object.keys(cols), columns: new Map(Object.entries(cols)), rowCount: Object.values(cols)[0]!.length })
 const applied = field('applied_at', 'UnixTimestamp', ValueType.UNIX_TIMESTAMP)
 
 describe('request data times', () => {
   it('reads numbers as epoch seconds and RFC 3339 text as given', () => {
-    const columns: Record<string, unknown[]> = { applied_at: [1_705_276_800, '2024-01-15T00:00:00Z'] }
-    coerceRequestData([applied], columns)
-    expect(columns.applied_at).toEqual([new Date('2024-01-15T00:00:00Z'), new Date('2024-01-15T00:00:00Z')])
+    const out = coerceRequestData([applied], columnsOf({ applied_at: [1_705_276_800, '2024-01-15T00:00:00Z'] }))
+    expect(out.columns.get('applied_at')).toEqual([new Date('2024-01-15T00:00:00Z'), new Date('2024-01-15T00:00:00Z')])
   })
 
   it('refuses a number that can only be milliseconds, naming the field, the row and the unit', () => {
-    const columns: Record<string, unknown[]> = { applied_at: [1_705_276_800, 1_705_276_800_000] }
     let caught: unknown
     try {
-      coerceRequestData([applied], columns)
+      coerceRequestData([applied], columnsOf({ applied_at: [1_705_276_800, 1_705_276_800_000] }))
     } catch (e) {
       caught = e
     }
