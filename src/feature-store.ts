@@ -8,7 +8,7 @@ import { createOfflineStore } from './offline/backends.js'
 import { compileHistoricalQuery, type HistoricalFeaturesRequest } from './offline/historical-query.js'
 import type { OfflineStore } from './offline/offline-store.js'
 import { RetrievalJob } from './offline/retrieval-job.js'
-import { createOnlineStore } from './online/backends.js'
+import { createOnlineStore, onlineStoreTarget } from './online/backends.js'
 import type { OnlineStore, OnlineViewRef } from './online/online-store.js'
 import { FileRegistryStore } from './registry/file/file-registry-store.js'
 import { applyPlanToState, computePlan, type RepoPlan } from './registry/plan.js'
@@ -229,6 +229,7 @@ export class FeatureStore implements AsyncDisposable {
       entityKeySerializationVersion: this.config.entityKeySerializationVersion,
       onlineWriteBatchSize: this.config.materialization.onlineWriteBatchSize,
       lockPathOf: (view) => `${this.config.registry.path}.${this.project}.${view}.materialize.lock`,
+      onlineTarget: onlineStoreTarget(this.config.onlineStore, this.config.repoPath),
     }
   }
 

@@ -23,6 +23,8 @@ export interface MaterializationContext {
   readonly onlineWriteBatchSize: number
   /** The lock file that keeps two materializations of a view from running at once. */
   readonly lockPathOf: (view: string) => string
+  /** The online store written to, as `onlineStoreTarget` names it: windows are recorded per store. */
+  readonly onlineTarget: string
 }
 
 export interface MaterializeProgress {
@@ -99,12 +101,17 @@ export async function materialize(ctx: MaterializationContext, options: Material
 export async function materializeIncremental(ctx: MaterializationContext, options: MaterializeIncrementalOptions): Promise<MaterializeResult> {
   const end = checkDate(options.end, 'end')
   const now = Date.now()
-  return run(ctx, options, `materialize-incremental ${end.toISOString()}`, (view, snapshot) => ({ start: incrementalStart(view, snapshot, now), end }))
+  return run(ctx, options, `materialize-incremental ${end.toISOString()}`, (view, snapshot) => ({ start: incrementalStart(view, snapshot, now, ctx.onlineTarget), end }))
 }
 
-/** Where an incremental run of a view starts. */
-export function incrementalStart(view: FeatureViewSpec, snapshot: RegistrySnapshot, nowMs: number): Date {
-  const intervals = snapshot.materialization(view.name).intervals
+/**
+ * Where an incremental run of a view starts: where the windows recorded for this online store
+ * end. Windows written to another store (the config switched from SQLite to Redis, or to another
+ * Redis) say nothing about this one, so the view starts over as if never materialized.
+ */
+export function incrementalStart(view: FeatureViewSpec, snapshot: RegistrySnapshot, nowMs: number, onlineTarget: string): Date {
+  const recorded = snapshot.materialization(view.name)
+  const intervals = sameStore(recorded.onlineStore, onlineTarget) ? recorded.intervals : []
   if (intervals.length > 0) return new Date(Math.max(...intervals.map((i) => Date.parse(i.end))))
   return new Date(view.ttlSeconds > 0 ? nowMs - view.ttlSeconds * 1000 : nowMs - 52 * WEEK_MS)
 }
@@ -239,14 +246,24 @@ async function writeWithRetry(store: OnlineStore, batch: OnlineWriteBatch, signa
   }
 }
 
-/** Records a finished window; concurrent registry commits are retried on the fresh document. */
+/** Windows recorded before stores were named are taken to be the current store's, as they were. */
+function sameStore(recorded: string | undefined, current: string): boolean {
+  return recorded === undefined || recorded === current
+}
+
+/**
+ * Records a finished window for the current online store (the windows of another store are
+ * dropped: they no longer say what this one holds); concurrent registry commits are retried on
+ * the fresh document.
+ */
 async function recordInterval(ctx: MaterializationContext, view: string, start: Date, end: Date, run: { rows: number; written: number; durationMs: number }): Promise<void> {
   const interval = { start: start.toISOString(), end: end.toISOString() }
   await ctx.registry.commit((doc): RegistryDocument => {
     const project = doc.projects[ctx.project]
     // A view deleted while it was being materialized has no history to record.
     if (project?.featureViews[view] === undefined) return doc
-    const previous = project.materializations[view] ?? { intervals: [] }
+    const recorded = project.materializations[view]
+    const previous = recorded !== undefined && sameStore(recorded.onlineStore, ctx.onlineTarget) ? recorded : { intervals: [] }
     return {
       ...doc,
       projects: {
@@ -255,7 +272,11 @@ async function recordInterval(ctx: MaterializationContext, view: string, start: 
           ...project,
           materializations: {
             ...project.materializations,
-            [view]: { intervals: addInterval(previous.intervals, interval), lastRun: { ...interval, ...run, finishedAt: new Date().toISOString() } },
+            [view]: {
+              intervals: addInterval(previous.intervals, interval),
+              lastRun: { ...interval, ...run, finishedAt: new Date().toISOString() },
+              onlineStore: ctx.onlineTarget,
+            },
           },
         },
       },

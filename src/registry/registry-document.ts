@@ -44,6 +44,11 @@ export interface ViewMaterialization {
   /** Disjoint, sorted windows already written online (overlapping runs are merged). */
   readonly intervals: readonly MaterializationInterval[]
   readonly lastRun?: MaterializationRun
+  /**
+   * The online store the windows were written to (`onlineStoreTarget`): the windows hold only for
+   * it. Absent in registries written before it was recorded.
+   */
+  readonly onlineStore?: string
 }
 
 export interface ProjectState {

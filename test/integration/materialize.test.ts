@@ -326,3 +326,52 @@ for (const backend of ONLINE_STORES) {
     })
   })
 }
+
+describe('materialization windows are recorded per online store', () => {
+  const opened: FeatureStore[] = []
+  afterAll(async () => {
+    for (const s of opened) {
+      await s.teardown().catch(() => undefined)
+      await s.close()
+    }
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('starts a view over when the config points at another online store, instead of leaving the new store empty', async () => {
+    const now = Date.UTC(2024, 5, 1, 12)
+    vi.useFakeTimers({ toFake: ['Date'], now })
+    const dir = makeRepo({
+      'feature_store.yaml': `project: ${uniqueProject('mat_switch')}\nregistry: data/registry.json\nonline_store:\n  type: sqlite\n  path: data/online.db\n`,
+      'features.ts': DEFINITIONS,
+      'data/recent.csv': csv(['event_ts', 'driver_id', 'score'], [['2000-01-01T00:00:00Z', 0, 0]]),
+    })
+    mkdirSync(join(dir, 'data'), { recursive: true })
+    await writeStats(dir, [[7, now * 1000 - 30 * 24 * HOUR, null, 7, 'a month ago']])
+    const config = loadRepoConfig({ repoPath: dir })
+    const first = await FeatureStore.open({ config })
+    opened.push(first)
+    await first.apply()
+    const a = await first.materializeIncremental({ end: new Date(now), views: ['stats'] })
+    expect(a.views[0]).toMatchObject({ rows: 1, written: 1 })
+    // The same repository, now configured with another online store: its windows say nothing of it.
+    const second = await FeatureStore.open({ config: { ...config, onlineStore: redisDefaults() } })
+    opened.push(second)
+    const b = await second.materializeIncremental({ end: new Date(now + 1000), views: ['stats'] })
+    expect(b.views.map((v) => [v.start.getTime(), v.rows, v.written])).toEqual([[now - 52 * 7 * 24 * 3600_000, 1, 1]])
+    const read = await second.getOnlineFeatures({ features: ['stats:note'], entityRows: [{ driver_id: 7 }] })
+    expect(read.value('note', 0)).toBe('a month ago')
+    const recorded = (await second.registry.refresh()).materialization('stats')
+    expect(recorded.onlineStore).toBe('redis:127.0.0.1:6379/0')
+    expect(recorded.intervals).toEqual([{ start: new Date(now - 52 * 7 * 24 * 3600_000).toISOString(), end: new Date(now + 1000).toISOString() }])
+    // The same store again continues where its window ended.
+    const again = await second.materializeIncremental({ end: new Date(now + 2000), views: ['stats'] })
+    expect(again.views[0]!.start.getTime()).toBe(now + 1000)
+  })
+})
+
+/** A Redis online store config on the machine's Redis, with the schema's defaults. */
+function redisDefaults() {
+  return loadRepoConfig({ repoPath: makeRepo({ 'feature_store.yaml': 'project: x\nregistry: r.json\nonline_store:\n  type: redis\n  connection_string: 127.0.0.1:6379\n' }) }).onlineStore
+}

@@ -85,6 +85,20 @@ export const redisOnlineStoreConfigSchema = z
 
 export type RedisOnlineStoreConfig = z.infer<typeof redisOnlineStoreConfigSchema>
 
+/**
+ * Which data the store holds, for telling stores apart, without credentials: the deployment kind,
+ * its nodes (sorted: a cluster named by other seeds is the same cluster only if they are listed
+ * alike, which is the best a config can say) and the database.
+ */
+export function redisTarget(config: RedisOnlineStoreConfig): string {
+  const parsed = parseConnectionString(config.connection_string)
+  // The schema refused an unparseable string; this keeps the function total.
+  if (typeof parsed === 'string') return `${config.redis_type}:?`
+  const nodes = parsed.nodes.map((n) => `${n.host}:${n.port}`).sort()
+  const master = config.redis_type === 'redis_sentinel' ? `/${config.sentinel_master}` : ''
+  return `${config.redis_type}:${nodes.join(',')}${master}/${parsed.db}`
+}
+
 /** Short forms accepted where a config object is expected: a `redis://` or `rediss://` URL. */
 export function redisConfigFromString(s: string): unknown {
   if (/^rediss?:\/\//i.test(s)) return { type: 'redis', connection_string: s }
