@@ -2,7 +2,6 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FeatureViewSpec } from '../definitions/specs.js'
 import type { EntityKeyVersion } from '../encoding/index.js'
 import { MorselError, isMorselError } from '../errors/index.js'
-import { formatMicros } from '../internal/time.js'
 import { batchSource } from '../offline/historical-query.js'
 import type { OfflineStore, PullLatestRequest } from '../offline/offline-store.js'
 import type { OnlineStore, OnlineWriteBatch, OnlineWriteResult } from '../online/online-store.js'
@@ -289,9 +288,4 @@ function checkDate(d: unknown, what: string): Date {
     throw new MorselError('MORSEL_USAGE', `The materialization ${what} must be a valid Date, got ${d instanceof Date ? 'an invalid Date' : JSON.stringify(d) ?? String(d)}.`)
   }
   return d
-}
-
-/** A window for messages: `2024-01-01T00:00:00Z .. 2024-01-02T00:00:00Z`. */
-export function formatWindow(start: Date, end: Date): string {
-  return `${formatMicros(start.getTime() * 1000)} .. ${formatMicros(end.getTime() * 1000)}`
 }
