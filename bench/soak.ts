@@ -1,5 +1,5 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
@@ -9,7 +9,7 @@ import { queryRows } from '../test/support/duckdb-files.js'
 import { quantile, round, serveInChild, type ChildServer } from '../test/support/fault-support.js'
 import { startPlainRedis } from '../test/support/redis-servers.js'
 import { uniqueProject } from '../test/support/temp-repo.js'
-import { jsonPost, SoakConnection, SoakPool } from './soak-http.js'
+import { jsonPost, SoakConnection } from './soak-http.js'
 
 /**
  * The soak (not in CI): `morsel serve` in its own process, on a private Redis, serving the
@@ -56,6 +56,19 @@ interface Minute {
   readonly maxMs: number
   readonly rssMB: number
   readonly rssMaxMB: number
+  /** Failed requests by status; 0 is no answer within the timeout or a dropped socket. */
+  readonly errorsByStatus: Readonly<Record<string, number>>
+  /** The server's CPU time (user + system) per answered request: grows if the server degrades. */
+  readonly serverCpuMsPerRequest: number
+  /** The machine's 1-minute load average at the minute's end: above the core count, latency includes waiting for a CPU. */
+  readonly loadAverage: number
+}
+
+/** CPU time (user + system) a process has used, in ms, from /proc. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  // utime and stime are fields 14 and 15 of stat, in clock ticks (100 per second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) * 10
 }
 
 async function makeRepo(redisAddress: string): Promise<string> {
@@ -136,75 +149,120 @@ async function findSaturation(port: number, bodies: readonly Buffer[]): Promise<
   return best
 }
 
-/** Open loop at `rate`/s for `minutes`, one summary per minute. */
+/**
+ * Open loop at `rate`/s for `minutes`, one summary per minute. Request i is due at start + i/rate;
+ * a free socket takes the oldest due request, sockets are opened up to --connections when all are
+ * busy, and a backlog is only a counter (no per-request promise waits for a socket), so a slow
+ * server makes latencies grow, not the generator's memory and CPU.
+ */
 async function openLoop(server: ChildServer, port: number, bodies: readonly Buffer[], rate: number, minutes: number): Promise<Minute[]> {
-  const pool = new SoakPool(port, MAX_CONNECTIONS)
   const perMinute = rate * 60
   const total = Math.round(perMinute * minutes)
+  const minuteOf = (i: number): number => Math.min(minutes - 1, Math.floor(i / perMinute))
+  const planned = new Array<number>(minutes).fill(0)
+  for (let m = 0; m < minutes; m++) planned[m] = Math.min(total, Math.round((m + 1) * perMinute)) - Math.min(total, Math.round(m * perMinute))
+  planned[minutes - 1]! += total - planned.reduce((a, b) => a + b, 0)
   const latency: number[][] = Array.from({ length: minutes }, () => [])
   const errors = new Array<number>(minutes).fill(0)
-  const outstanding = new Array<number>(minutes).fill(0)
+  const errorKinds: Array<Record<string, number>> = Array.from({ length: minutes }, () => ({}))
+  const answered = new Array<number>(minutes).fill(0)
+  // CPU per request is counted per minute of the clock: the server's CPU time over that minute
+  // (from /proc, sampled every 2 s) over the answers that arrived in it.
+  const answeredByClock = new Array<number>(minutes + 1).fill(0)
+  const cpuAtEnd = new Array<number>(minutes).fill(Number.NaN)
+  const load = new Array<number>(minutes).fill(Number.NaN)
   const rss: number[][] = Array.from({ length: minutes }, () => [])
+  const cpuAtStart = cpuMs(server.pid)
   const done: Minute[] = []
   const start = performance.now() + 10
+  const clockMinute = (): number => Math.max(0, Math.min(minutes, Math.floor((performance.now() - start) / 60_000)))
 
   const report = (m: number): void => {
-    if (done[m] !== undefined || outstanding[m]! > 0 || performance.now() < start + (m + 1) * 60_000) return
+    if (done[m] !== undefined || answered[m]! < planned[m]! || clockMinute() <= m) return
     const l = latency[m]!
     const r = rss[m]!
     const row: Minute = {
       minute: m + 1,
-      requests: l.length + errors[m]!,
+      requests: answered[m]!,
       errors: errors[m]!,
       p50Ms: round(quantile(l, 0.5), 2),
       p99Ms: round(quantile(l, 0.99), 2),
       maxMs: round(l.reduce((a, b) => Math.max(a, b), 0), 1),
       rssMB: round((r[r.length - 1] ?? 0) / 2 ** 20),
       rssMaxMB: round(r.reduce((a, b) => Math.max(a, b), 0) / 2 ** 20),
+      errorsByStatus: errorKinds[m]!,
+      serverCpuMsPerRequest: round((cpuAtEnd[m]! - (m === 0 ? cpuAtStart : cpuAtEnd[m - 1]!)) / Math.max(1, answeredByClock[m]!), 3),
+      loadAverage: round(load[m]!, 2),
     }
     done[m] = row
-    log(`minute ${row.minute}: ${row.requests} requests, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, max ${row.maxMs} ms, ${row.errors} errors, server RSS ${row.rssMB} MB`)
+    log(`minute ${row.minute}: ${row.requests} requests, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, max ${row.maxMs} ms, ${row.errors} errors${row.errors > 0 ? ` ${JSON.stringify(row.errorsByStatus)}` : ''}, server RSS ${row.rssMB} MB, server CPU ${row.serverCpuMsPerRequest} ms/request, load average ${row.loadAverage}`)
   }
 
   const sampler = setInterval(() => {
     const m = Math.floor((performance.now() - start) / 60_000)
-    if (m >= 0 && m < minutes && server.alive()) rss[m]!.push(server.rss())
+    if (m >= 0 && m < minutes && server.alive()) {
+      rss[m]!.push(server.rss())
+      cpuAtEnd[m] = cpuMs(server.pid)
+      load[m] = loadavg()[0]!
+    }
   }, 2000)
 
-  const fire = (i: number): void => {
-    const scheduled = start + (i * 1000) / rate
-    const m = Math.min(minutes - 1, Math.floor(i / perMinute))
-    outstanding[m]!++
-    void pool
-      .take()
-      .then(async (c) => {
-        const status = await c.send(bodies[i % bodies.length]!, TIMEOUT_MS)
-        pool.give(c)
-        if (status === 200) latency[m]!.push(performance.now() - scheduled)
-        else errors[m]!++
-      })
-      .catch(() => {
-        errors[m]!++
-      })
-      .finally(() => {
-        outstanding[m]!--
-        report(m)
-      })
+  let due = 0
+  let next = 0
+  let open = 0
+  const idle: SoakConnection[] = []
+  const all = new Set<SoakConnection>()
+  const finish = (i: number, status: number): void => {
+    const m = minuteOf(i)
+    if (status === 200) latency[m]!.push(performance.now() - (start + (i * 1000) / rate))
+    else {
+      errors[m]!++
+      errorKinds[m]![status] = (errorKinds[m]![status] ?? 0) + 1
+    }
+    answered[m]!++
+    answeredByClock[clockMinute()]!++
+    report(m)
+  }
+  const run = async (c: SoakConnection): Promise<void> => {
+    while (next < due && !c.dead) {
+      const i = next++
+      finish(i, await c.send(bodies[i % bodies.length]!, TIMEOUT_MS))
+    }
+    if (c.dead) {
+      open--
+      all.delete(c)
+    } else idle.push(c)
+  }
+  const dispatch = (): void => {
+    while (next < due && idle.length > 0) void run(idle.pop()!)
+    while (next < due && open < MAX_CONNECTIONS) {
+      open++
+      const c = new SoakConnection(port)
+      all.add(c)
+      c.ready.then(
+        () => run(c),
+        () => {
+          open--
+          all.delete(c)
+          // A refused connection fails the request it was opened for.
+          if (next < due) finish(next++, 0)
+        },
+      )
+    }
   }
 
-  let sent = 0
-  while (sent < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - start) * rate) / 1000) + 1)
-    while (sent < due) fire(sent++)
-    for (let m = 0; m < minutes; m++) report(m)
+  while (due < total) {
+    due = Math.min(total, Math.floor(((performance.now() - start) * rate) / 1000) + 1)
+    dispatch()
     await sleep(1)
   }
   while (done.filter((d) => d !== undefined).length < minutes) {
+    dispatch()
     for (let m = 0; m < minutes; m++) report(m)
     await sleep(50)
   }
   clearInterval(sampler)
-  pool.close()
+  for (const c of all) c.close()
   return done
 }
 
@@ -234,7 +292,23 @@ async function main(): Promise<void> {
     const first = minutes[0]!
     const last = minutes[minutes.length - 1]!
     const errorCount = minutes.reduce((n, m) => n + m.errors, 0)
-    const errorLogs = server.logs.filter((l) => /"level":(50|60)/.test(l)).length
+    const errorLines = server.logs.filter((l) => /"level":(50|60)/.test(l))
+    const errorLogs = errorLines.length
+    // What the server said about its failures: counts per error code (or message).
+    const serverErrors: Record<string, number> = {}
+    for (const line of errorLines) {
+      let key = line.slice(0, 120)
+      try {
+        const j = JSON.parse(line) as { code?: string; msg?: string; err?: { code?: string; message?: string }; error?: { code?: string; message?: string } }
+        const code = j.code ?? j.err?.code ?? j.error?.code
+        const message = j.err?.message ?? j.error?.message ?? j.msg ?? ''
+        key = `${code ?? '-'}: ${message.slice(0, 100)}`
+      } catch {
+        // not JSON: kept as its first characters
+      }
+      serverErrors[key] = (serverErrors[key] ?? 0) + 1
+    }
+    if (errorLogs > 0) log(`server error log lines: ${JSON.stringify(serverErrors)}`)
     const verdict = {
       p99FirstMinuteMs: first.p99Ms,
       p99LastMinuteMs: last.p99Ms,
@@ -245,7 +319,12 @@ async function main(): Promise<void> {
       rssGrowthPct: round((100 * (last.rssMB - first.rssMB)) / first.rssMB),
       errors: errorCount,
       serverErrorLogLines: errorLogs,
+      serverErrors,
       serverAlive: server.alive(),
+      serverCpuMsPerRequestFirstMinute: first.serverCpuMsPerRequest,
+      serverCpuMsPerRequestLastMinute: last.serverCpuMsPerRequest,
+      maxLoadAverage: minutes.reduce((a, m) => Math.max(a, m.loadAverage), 0),
+      cores: availableParallelism(),
     }
     // The limits a steady server meets on a noisy shared machine: p99 within 1.5× of the first
     // minute's (or 2 ms, for sub-millisecond p99s), RSS within 10% (or 16 MB), no error at all.
@@ -253,6 +332,9 @@ async function main(): Promise<void> {
     log(
       `verdict: ${steady ? 'STEADY' : 'NOT STEADY'}: p99 ${first.p99Ms} ms in minute 1, ${last.p99Ms} ms in minute ${last.minute} (×${verdict.p99Drift}); RSS ${first.rssMB} → ${last.rssMB} MB (${verdict.rssGrowthMB >= 0 ? '+' : ''}${verdict.rssGrowthMB} MB, ${verdict.rssGrowthPct}%); ${errorCount} errors, ${errorLogs} error log lines`,
     )
+    if (verdict.maxLoadAverage > verdict.cores) {
+      log(`note: the machine's load average reached ${verdict.maxLoadAverage} on ${verdict.cores} cores; latency then includes waiting for a CPU (compare the server's CPU per request across minutes)`)
+    }
     const result = { started: started.toISOString(), minutes: MINUTES, fraction: FRACTION, saturationRps: Math.round(saturation), rateRps: rate, rssBeforeMB: round(rssBefore / 2 ** 20), perMinute: minutes, verdict: { steady, ...verdict } }
     log(`[soak] ${JSON.stringify(result)}`)
     if (args.out !== undefined) writeFileSync(args.out, `${JSON.stringify(result, null, 1)}\n`)
