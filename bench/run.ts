@@ -47,14 +47,21 @@ async function suite(parts: readonly Part[]): Promise<void> {
   const loadBefore = uptime()
   const results: SuiteResults = {}
   const loads: Record<string, string> = {}
+  const failures: Record<string, string> = {}
   for (const part of parts) {
     ctx.log(`part ${part}`)
-    if (part === 'read') results.read = await runRead(ctx)
-    else if (part === 'http') results.http = await runHttp(ctx)
-    else if (part === 'cluster') results.cluster = await runCluster(ctx)
-    else if (part === 'materialize') results.materialize = await runMaterialize(ctx)
-    else if (part === 'pit') results.pit = await runPit(ctx)
-    else results.coldstart = await runColdStart(ctx)
+    // A failed part is reported and the others still run: one broken baseline should not cost the rest of a 20-minute run.
+    try {
+      if (part === 'read') results.read = await runRead(ctx)
+      else if (part === 'http') results.http = await runHttp(ctx)
+      else if (part === 'cluster') results.cluster = await runCluster(ctx)
+      else if (part === 'materialize') results.materialize = await runMaterialize(ctx)
+      else if (part === 'pit') results.pit = await runPit(ctx)
+      else results.coldstart = await runColdStart(ctx)
+    } catch (err) {
+      failures[part] = (err as Error).stack ?? String(err)
+      ctx.log(`part ${part} failed: ${(err as Error).message}`)
+    }
     loads[part] = loadavg()
       .map((x) => x.toFixed(2))
       .join(', ')
@@ -86,12 +93,14 @@ async function suite(parts: readonly Part[]): Promise<void> {
     '',
     `Targets met: ${table_.filter((r) => r.met === true).length} of ${table_.filter((r) => r.met !== undefined).length}.${missed.length > 0 ? ` Missed: ${missed.map((r) => `${r.part} ${r.figure}`).join('; ')}.` : ''}`,
     '',
+    ...Object.entries(failures).map(([p, e]) => `**Part ${p} failed:**\n\n\`\`\`\n${e}\n\`\`\`\n`),
     'Latencies are medians over the repetitions of each percentile; see bench/README.md for what each part measures.',
     '',
   ].join('\n')
   writeFileSync(`${RESULTS}/latest.md`, md)
-  writeFileSync(`${RESULTS}/latest.json`, `${JSON.stringify({ started: started.toISOString(), quick, parts, machine, load: { before: loadBefore, after: loadAfter, perPart: loads }, table: table_, results }, null, 2)}\n`)
+  writeFileSync(`${RESULTS}/latest.json`, `${JSON.stringify({ started: started.toISOString(), quick, parts, machine, load: { before: loadBefore, after: loadAfter, perPart: loads }, table: table_, failures, results }, null, 2)}\n`)
   process.stdout.write(`\n${md}\nWritten: bench/results/latest.md, bench/results/latest.json\n`)
+  if (Object.keys(failures).length > 0) process.exitCode = 1
 }
 
 try {

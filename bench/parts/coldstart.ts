@@ -46,12 +46,15 @@ export async function runColdStart(ctx: BenchContext): Promise<ColdStartResult> 
   const port = 20_000 + (process.pid % 20_000)
   for (let run = 0; run < (ctx.effort.quick ? 1 : 3); run++) {
     const t0 = nowUs()
-    const child = spawn(process.execPath, [CLI, 'serve', '-c', repo.path, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] })
+    const child = spawn(process.execPath, [CLI, 'serve', '-c', repo.path, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] })
+    // Its banner goes to stderr: kept for the error message only.
+    let said = ''
+    child.stderr.on('data', (c: Buffer) => (said += c.toString()))
     try {
       let first: { at: number; latency: number } | undefined
       for (let i = 0; first === undefined; i++) {
-        if (child.exitCode !== null) throw new Error(`morsel serve exited with ${child.exitCode}`)
-        if (nowUs() - t0 > 60_000_000) throw new Error('morsel serve answered nothing within 60 s')
+        if (child.exitCode !== null) throw new Error(`morsel serve exited with ${child.exitCode}: ${said}`)
+        if (nowUs() - t0 > 60_000_000) throw new Error(`morsel serve answered nothing within 60 s: ${said}`)
         const sent = nowUs()
         const status = await post(port, bodies[0]!)
         if (status === 200) first = { at: nowUs(), latency: nowUs() - sent }

@@ -97,7 +97,7 @@ export interface MaterializeResult {
  * with no client in the way (no Parquet reading either: that is Morsel's to do).
  */
 export async function runMaterialize(ctx: BenchContext): Promise<MaterializeResult> {
-  const sizes = ctx.effort.quick ? [20_000, 100_000] : [100_000, 1_000_000]
+  const sizes = ctx.effort.quick ? [10_000, 50_000] : [100_000, 1_000_000]
   const features = FEATURES
   const redis = await startPlainRedis()
   const client = createClient({ url: `redis://${redis.address}` })
@@ -164,8 +164,8 @@ export interface PitResult {
  * Best of the runs, each in a fresh process.
  */
 export async function runPit(ctx: BenchContext): Promise<PitResult> {
-  const n = ctx.effort.quick ? 100_000 : 1_000_000
-  const viewRows = ctx.effort.quick ? 200_000 : 1_000_000
+  const n = ctx.effort.quick ? 50_000 : 1_000_000
+  const viewRows = ctx.effort.quick ? 100_000 : 1_000_000
   const dir = makeRepo(
     `import { Entity, FeatureView, FileSource, types } from 'morsel'
 export const zipcode = new Entity({ name: 'zipcode', valueType: types.Int64 })

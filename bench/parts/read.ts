@@ -6,7 +6,7 @@ import { commandCalls, connectRawStandalone, resetStats, type RawReader, type Ra
 import { median, medianOf, summarize, type Percentiles } from '../support/stats.js'
 
 /** Requests timed per repetition, by batch size: enough for a p99.9 at batch 1. */
-const CALLS = { full: { 1: 5000, 100: 1000 }, quick: { 1: 1000, 100: 200 } } as const
+const CALLS = { full: { 1: 5000, 100: 500 }, quick: { 1: 1000, 100: 100 } } as const
 const DISTINCT_REQUESTS = 1000
 
 export interface ReadShapeResult {

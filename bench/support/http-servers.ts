@@ -45,10 +45,12 @@ async function bare(project: string, address: string): Promise<void> {
       const body = JSON.parse(Buffer.concat(chunks).toString()) as { features: string[]; entities: Record<string, Array<number | string>> }
       const plan = plans.get(`${body.features.length}:${body.features[0]}`)!
       const s = plan.shape
+      // 1x50 and 100x50 ask for the same features: the entity count comes from the request.
+      const rowCount = Object.values(body.entities)[0]!.length
       const pending: Array<Promise<unknown>> = []
       for (let g = 0; g < s.groups.length; g++) {
         const group = s.groups[g]!
-        for (let r = 0; r < s.rows; r++) {
+        for (let r = 0; r < rowCount; r++) {
           const key = redisKey(
             group,
             group.joinKeys.map((k) => body.entities[k.name]![r]!),
@@ -68,8 +70,8 @@ async function bare(project: string, address: string): Promise<void> {
         let at = 0
         for (let g = 0; g < s.groups.length; g++) {
           const group = s.groups[g]!
-          const rows = replies.slice(at, at + s.rows) as Array<Array<Buffer | null>>
-          at += s.rows
+          const rows = replies.slice(at, at + rowCount) as Array<Array<Buffer | null>>
+          at += rowCount
           const nFeatures = group.views.reduce((n, v) => n + v.features.length, 0)
           // Each view's event time, formatted once per row.
           const times = rows.map((cells) =>
