@@ -86,7 +86,7 @@ export class DeferredOnlineStore implements OnlineStore {
     const inner = this.#inner
     if (inner === undefined) {
       const err = this.#unavailable('writing')
-      return Promise.reject(new MorselError('MORSEL_WRITE_FAILED', err.message, { cause: err, details: { failedRows: batch.rows.map((_, i) => i) } }))
+      return Promise.reject(new MorselError('MORSEL_WRITE_FAILED', err.message, { cause: err, details: { failedRows: batch.rows.map((_, i) => i), storeCode: err.code } }))
     }
     return inner.writeBatch(batch, options)
   }

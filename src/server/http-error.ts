@@ -59,5 +59,11 @@ export function publicError(err: MorselError, requestId: string): MorselError {
 }
 
 export function statusOf(err: MorselError): number {
+  // A write that failed because the store could not be reached (a failover, a restart) is the
+  // caller's cue to retry, as for a read: 503 with Retry-After, not 500. Other write failures
+  // (a refused command, a full disk) stay 500.
+  if (err.code === 'MORSEL_WRITE_FAILED' && TRANSIENT_STORE_CODES.has(err.details.storeCode)) return 503
   return ERROR_CODES[err.code].status
 }
+
+const TRANSIENT_STORE_CODES = new Set<unknown>(['MORSEL_STORE_UNAVAILABLE', 'MORSEL_TIMEOUT'])
