@@ -9,7 +9,7 @@ import { queryRows } from '../test/support/duckdb-files.js'
 import { quantile, round, serveInChild, type ChildServer } from '../test/support/fault-support.js'
 import { startPlainRedis } from '../test/support/redis-servers.js'
 import { uniqueProject } from '../test/support/temp-repo.js'
-import { jsonPost, SoakConnection } from './soak-http.js'
+import { jsonPost, RawHttpConnection } from './support/raw-http.js'
 
 /**
  * The soak (not in CI): `morsel serve` in its own process, on a private Redis, serving the
@@ -118,7 +118,7 @@ async function requestBodies(repo: string, port: number): Promise<Buffer[]> {
 
 /** Closed loop: `connections` sockets, each sending its next request on the last answer. Answers/s. */
 async function closedLoop(port: number, bodies: readonly Buffer[], connections: number, seconds: number): Promise<{ rps: number; errors: number }> {
-  const conns = Array.from({ length: connections }, () => new SoakConnection(port))
+  const conns = Array.from({ length: connections }, () => new RawHttpConnection(port))
   await Promise.all(conns.map((c) => c.ready))
   let next = 0
   let ok = 0
@@ -210,8 +210,8 @@ async function openLoop(server: ChildServer, port: number, bodies: readonly Buff
   let due = 0
   let next = 0
   let open = 0
-  const idle: SoakConnection[] = []
-  const all = new Set<SoakConnection>()
+  const idle: RawHttpConnection[] = []
+  const all = new Set<RawHttpConnection>()
   const finish = (i: number, status: number): void => {
     const m = minuteOf(i)
     if (status === 200) latency[m]!.push(performance.now() - (start + (i * 1000) / rate))
@@ -223,7 +223,7 @@ async function openLoop(server: ChildServer, port: number, bodies: readonly Buff
     answeredByClock[clockMinute()]!++
     report(m)
   }
-  const run = async (c: SoakConnection): Promise<void> => {
+  const run = async (c: RawHttpConnection): Promise<void> => {
     while (next < due && !c.dead) {
       const i = next++
       finish(i, await c.send(bodies[i % bodies.length]!, TIMEOUT_MS))
@@ -237,7 +237,7 @@ async function openLoop(server: ChildServer, port: number, bodies: readonly Buff
     while (next < due && idle.length > 0) void run(idle.pop()!)
     while (next < due && open < MAX_CONNECTIONS) {
       open++
-      const c = new SoakConnection(port)
+      const c = new RawHttpConnection(port)
       all.add(c)
       c.ready.then(
         () => run(c),

@@ -11,7 +11,7 @@
  *         `connections`) when every socket is busy; that wait is part of the latency.
  */
 import { readFileSync } from 'node:fs'
-import { connect, type Socket } from 'node:net'
+import { RawHttpConnection as Connection, jsonTextPost } from './raw-http.js'
 import { summarize, type Percentiles } from './stats.js'
 
 export interface LoadConfig {
@@ -43,75 +43,9 @@ export interface LoadResult {
 
 const nowNs = (): bigint => process.hrtime.bigint()
 
-/** One keep-alive connection with at most one request outstanding. */
-class Connection {
-  readonly #socket: Socket
-  #buffer: Buffer = Buffer.alloc(0)
-  #pending: ((status: number) => void) | undefined
-  readonly ready: Promise<void>
-  dead = false
-
-  constructor(port: number) {
-    this.#socket = connect({ port, host: '127.0.0.1', noDelay: true })
-    this.ready = new Promise((resolve, reject) => {
-      this.#socket.once('connect', resolve)
-      this.#socket.once('error', reject)
-    })
-    this.#socket.on('data', (chunk: Buffer) => this.#onData(chunk))
-    const fail = (): void => {
-      this.dead = true
-      const p = this.#pending
-      this.#pending = undefined
-      p?.(0)
-    }
-    this.#socket.on('error', fail)
-    this.#socket.on('close', fail)
-  }
-
-  send(request: Buffer): Promise<number> {
-    return new Promise((resolve) => {
-      if (this.dead) return resolve(0)
-      this.#pending = resolve
-      this.#socket.write(request)
-    })
-  }
-
-  #onData(chunk: Buffer): void {
-    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk])
-    for (;;) {
-      const end = this.#buffer.indexOf('\r\n\r\n')
-      if (end < 0) return
-      const head = this.#buffer.toString('latin1', 0, end)
-      const status = Number(head.slice(9, 12))
-      const length = /\r\ncontent-length: *(\d+)/i.exec(head)
-      let total: number
-      if (length !== null) {
-        total = end + 4 + Number(length[1])
-        if (this.#buffer.length < total) return
-      } else if (/\r\ntransfer-encoding: *chunked/i.test(head)) {
-        const last = this.#buffer.indexOf('\r\n0\r\n\r\n', end)
-        if (last < 0) return
-        total = last + 7
-      } else {
-        total = end + 4
-      }
-      this.#buffer = this.#buffer.subarray(total)
-      const p = this.#pending
-      this.#pending = undefined
-      p?.(status)
-    }
-  }
-
-  close(): void {
-    this.#socket.destroy()
-  }
-}
-
 function requests(config: LoadConfig): Buffer[] {
   const bodies = JSON.parse(readFileSync(config.bodiesFile, 'utf8')) as string[]
-  return bodies.map((b) =>
-    Buffer.from(`POST ${config.path} HTTP/1.1\r\nHost: 127.0.0.1:${config.port}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(b)}\r\n\r\n${b}`),
-  )
+  return bodies.map((b) => jsonTextPost(config.port, config.path, b))
 }
 
 async function closed(config: LoadConfig, reqs: Buffer[]): Promise<LoadResult> {

@@ -1,12 +1,12 @@
 import { connect, type Socket } from 'node:net'
 
 /**
- * The soak's HTTP client: keep-alive sockets carrying one request at a time, written as raw
- * HTTP/1.1 so that the generator costs the shared machine little next to the server it measures.
- * A request not answered within `timeoutMs` fails (status 0) and its socket is dropped, so a hung
- * server shows as errors instead of stopping the load.
+ * The load generators' HTTP client (the bench's and the soak's): a keep-alive socket carrying one
+ * request at a time, written as raw HTTP/1.1 so that the generator costs the shared machine little
+ * next to the server it measures. With `timeoutMs`, a request not answered in time fails (status 0)
+ * and its socket is dropped, so a hung server shows as errors instead of stopping the load.
  */
-export class SoakConnection {
+export class RawHttpConnection {
   readonly #socket: Socket
   #buffer: Buffer = Buffer.alloc(0)
   #pending: ((status: number) => void) | undefined
@@ -30,15 +30,17 @@ export class SoakConnection {
   }
 
   /** Sends one request; resolves with the answer's status, or 0 for no answer. */
-  send(request: Buffer, timeoutMs: number): Promise<number> {
+  send(request: Buffer, timeoutMs?: number): Promise<number> {
     return new Promise((resolve) => {
       if (this.dead) return resolve(0)
       this.#pending = resolve
-      this.#timer = setTimeout(() => {
-        this.dead = true
-        this.#settle(0)
-        this.#socket.destroy()
-      }, timeoutMs)
+      if (timeoutMs !== undefined) {
+        this.#timer = setTimeout(() => {
+          this.dead = true
+          this.#settle(0)
+          this.#socket.destroy()
+        }, timeoutMs)
+      }
       this.#socket.write(request)
     })
   }
@@ -78,6 +80,10 @@ export class SoakConnection {
 
 /** A POST with a JSON body, as bytes ready to write. */
 export function jsonPost(port: number, path: string, body: unknown): Buffer {
-  const text = JSON.stringify(body)
+  return jsonTextPost(port, path, JSON.stringify(body))
+}
+
+/** A POST of JSON text sent as it is, as bytes ready to write. */
+export function jsonTextPost(port: number, path: string, text: string): Buffer {
   return Buffer.from(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`)
 }
